@@ -1,0 +1,353 @@
+"""``WSConnection``: wsproto's interface with API Gateway's limits and whole messages."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from typing import TYPE_CHECKING
+
+from wsproto.connection import ConnectionState, ConnectionType
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Event,
+    Message,
+    Ping,
+    Pong,
+    RejectConnection,
+    Request,
+    TextMessage,
+)
+from wsproto.frame_protocol import CloseReason
+from wsproto.handshake import H11Handshake
+
+from ._errors import LocalProtocolError, MessageTooBigError, ProtocolViolation, RemoteProtocolError
+from ._impl import FrameReader, serialize_frames
+from ._limits import Limits
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from wsproto.typing import Headers
+
+__all__ = ["WSConnection"]
+
+# An HTTP head ends at an empty line; h11 accepts a bare LF as a line end, so
+# the same is accepted here.
+_HEAD_END = re.compile(b"\n\r?\n")
+
+_OPEN = ConnectionState.OPEN
+_CLOSED = ConnectionState.CLOSED
+_LOCAL_CLOSING = ConnectionState.LOCAL_CLOSING
+_REMOTE_CLOSING = ConnectionState.REMOTE_CLOSING
+
+# The connection's state machine once the handshake is done, as one table:
+# (state, what happened) -> next state.  Rules (RFC 6455 section 7):
+# * sending a close frame starts the closing handshake, or completes it if the
+#   peer's close frame came first;
+# * receiving a close frame does the same from the other side;
+# * a protocol violation by the peer puts us where a peer's close would: we
+#   owe the peer one close frame (with the violation's code), then we are done;
+# * the transport's EOF ends everything.
+# Anything not in the table leaves the state unchanged.
+_TRANSITIONS: dict[tuple[ConnectionState, str], ConnectionState] = {
+    (_OPEN, "send_close"): _LOCAL_CLOSING,
+    (_REMOTE_CLOSING, "send_close"): _CLOSED,
+    (_OPEN, "receive_close"): _REMOTE_CLOSING,
+    (_LOCAL_CLOSING, "receive_close"): _CLOSED,
+    (_OPEN, "violation"): _REMOTE_CLOSING,
+    (_LOCAL_CLOSING, "violation"): _CLOSED,
+    (_OPEN, "eof"): _CLOSED,
+    (_LOCAL_CLOSING, "eof"): _CLOSED,
+    (_REMOTE_CLOSING, "eof"): _CLOSED,
+    (_CLOSED, "eof"): _CLOSED,
+}
+
+_OP_CONTINUATION = 0x0
+_OP_TEXT = 0x1
+_OP_BINARY = 0x2
+_OP_CLOSE = 0x8
+_OP_PING = 0x9
+_OP_PONG = 0xA
+
+# Close codes that only describe a local condition and must not be sent
+# (RFC 6455 section 7.4.1); like wsproto, answering with one sends 1000.
+_LOCAL_ONLY_CODES = (CloseReason.ABNORMAL_CLOSURE, CloseReason.TLS_HANDSHAKE_FAILED)
+_MAX_CONTROL_PAYLOAD = 125
+
+
+def _truncate_utf8(data: bytes, limit: int) -> bytes:
+    if len(data) <= limit:
+        return data
+    return data[:limit].decode("utf-8", "ignore").encode("utf-8")
+
+
+class WSConnection:
+    """One end of a WebSocket connection, sans I/O.
+
+    The interface is ``wsproto.WSConnection``'s: feed bytes from the network
+    to :meth:`receive_data`, read :meth:`events`, and turn events into bytes
+    to write with :meth:`send`.  The events are wsproto's own classes.  What
+    differs:
+
+    * every ``TextMessage``/``BytesMessage`` received is a whole message
+      (``message_finished=True``), however the peer fragmented it;
+    * ``limits`` (API Gateway's by default) are enforced: a frame or message
+      over the limit, or a binary frame in API Gateway mode, ends the
+      connection with a ``CloseConnection`` event carrying 1009 or 1003, as
+      does any RFC 6455 violation (1002, 1007 for bad UTF-8).  Answer it like
+      a peer's close: ``conn.send(event.response())``, then close the
+      transport.  :attr:`violation` says what happened;
+    * outgoing messages longer than ``limits.max_frame_size`` are fragmented,
+      and ones longer than ``limits.max_message_size`` raise
+      :class:`framer.MessageTooBigError` before anything is produced;
+    * no extensions (permessage-deflate) are negotiated: API Gateway offers
+      none.
+    """
+
+    def __init__(self, connection_type: ConnectionType, limits: Limits | None = None) -> None:
+        if not isinstance(connection_type, ConnectionType):
+            raise TypeError(
+                f"connection_type must be a framer.ConnectionType, got {connection_type!r}"
+            )
+        if limits is None:
+            limits = Limits.api_gateway()
+        elif not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a framer.Limits, got {limits!r}")
+        self.client = connection_type is ConnectionType.CLIENT
+        self.limits = limits
+        self.handshake = H11Handshake(connection_type)
+        self._head = bytearray()  # handshake bytes before the end of the HTTP head
+        self._after_head = b""  # bytes after the head, before the upgrade completes
+        self._head_done = False
+        self._reader: FrameReader | None = None
+        self._state = ConnectionState.CONNECTING
+        self._events: deque[Event] = deque()
+        self._out_opcode = 0  # opcode of the message being sent in pieces, or 0
+        self._out_size = 0
+        self._violation: ProtocolViolation | None = None
+
+    # -- state ------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        """wsproto's ``ConnectionState``: the handshake's until it completes."""
+        if self._reader is None:
+            return self.handshake.state
+        return self._state
+
+    @property
+    def violation(self) -> ProtocolViolation | None:
+        """The peer's protocol or limit violation that closed the connection, if any."""
+        return self._violation
+
+    @property
+    def buffered(self) -> int:
+        """Received bytes held by the connection and not yet delivered as events."""
+        held = len(self._head) + len(self._after_head)
+        if self._reader is not None:
+            held += self._reader.buffered
+        return held
+
+    def _transition(self, happening: str) -> None:
+        self._state = _TRANSITIONS.get((self._state, happening), self._state)
+
+    def _open(self) -> None:
+        """The handshake completed: frames from here on."""
+        limits = self.limits
+        self._reader = FrameReader(
+            self.client, limits.max_frame_size, limits.max_message_size, limits.allow_binary
+        )
+        self._state = _OPEN
+        pending = self._after_head
+        self._after_head = b""
+        if pending:
+            self._feed(pending)
+
+    # -- receiving --------------------------------------------------------
+
+    def initiate_upgrade_connection(self, headers: Headers, path: bytes | str) -> None:
+        """Start a server connection from an HTTP/1.1 upgrade request read elsewhere."""
+        self.handshake.initiate_upgrade_connection(headers, path)
+
+    def receive_data(self, data: bytes | bytearray | memoryview | None) -> None:
+        """Feed bytes read from the network; ``None`` means the peer closed the transport."""
+        if self._reader is not None:
+            if data is None:
+                # RFC 6455 section 7.1.5: no close frame seen means 1006.
+                self._events.append(CloseConnection(code=CloseReason.ABNORMAL_CLOSURE))
+                self._transition("eof")
+                return
+            if self._state is _CLOSED:
+                raise LocalProtocolError("Connection already closed.")
+            self._feed(data)
+            return
+        self._receive_handshake(data)
+
+    def _feed(self, data: bytes | bytearray | memoryview) -> None:
+        reader = self._reader
+        assert reader is not None
+        if reader.done:
+            return  # after a close or a violation the rest of the stream is ignored
+        events = reader.feed(data)
+        if events:
+            self._events.extend(events)
+        if reader.done:
+            if reader.closed:
+                self._transition("receive_close")
+            else:
+                self._violation = ProtocolViolation(reader.violation_code, reader.violation_reason)
+                self._transition("violation")
+
+    def _receive_handshake(self, data: bytes | bytearray | memoryview | None) -> None:
+        if data is None or self._head_done:
+            # EOF, or the body of a rejection response: wsproto's handshake
+            # takes it as it is.
+            if self._head_done and data is not None:
+                if self.handshake.state is ConnectionState.CONNECTING:
+                    self._after_head += bytes(data)
+                    return
+            self.handshake.receive_data(None if data is None else bytes(data))
+            self._check_open()
+            return
+        start = max(0, len(self._head) - 3)
+        self._head += data
+        found = _HEAD_END.search(self._head, start)
+        limit = self.limits.max_handshake_size
+        if found is None:
+            if len(self._head) > limit:
+                self._head_too_big(limit)
+            return
+        end = found.end()
+        if end > limit:
+            self._head_too_big(limit)
+        head = bytes(self._head[:end])
+        self._after_head = bytes(self._head[end:])
+        self._head = bytearray()
+        self._head_done = True
+        self.handshake.receive_data(head)
+        self._check_open()
+        if self._reader is None and self.handshake.state is ConnectionState.REJECTING:
+            # A client reading a rejection: what follows the head is its body.
+            rest = self._after_head
+            self._after_head = b""
+            if rest:
+                self.handshake.receive_data(rest)
+
+    def _head_too_big(self, limit: int) -> None:
+        self._head = bytearray()
+        raise RemoteProtocolError(
+            f"HTTP head of the opening handshake is longer than {limit} bytes",
+            event_hint=RejectConnection(status_code=431 if not self.client else 400),
+        )
+
+    def _check_open(self) -> None:
+        if self._reader is None and self.handshake.connection is not None:
+            self._open()
+
+    def events(self) -> Generator[Event, None, None]:
+        """Yield the events received so far, in order."""
+        yield from self.handshake.events()
+        popleft = self._events.popleft
+        while self._events:
+            yield popleft()
+
+    # -- sending ----------------------------------------------------------
+
+    def send(self, event: Event) -> bytes:
+        """Return the bytes that carry ``event`` to the peer."""
+        if self._reader is None:
+            return self._send_handshake(event)
+        if isinstance(event, Message):
+            return self._send_message(event)
+        if isinstance(event, CloseConnection):
+            return self._send_close(event)
+        if isinstance(event, (Ping, Pong)):
+            if self._state is not _OPEN:
+                raise LocalProtocolError(f"Event {event} cannot be sent in state {self._state}.")
+            payload = bytes(event.payload)
+            if len(payload) > _MAX_CONTROL_PAYLOAD:
+                raise LocalProtocolError(
+                    f"{type(event).__name__} payload of {len(payload)} bytes exceeds "
+                    f"the 125-byte control frame limit (RFC 6455 section 5.5)"
+                )
+            opcode = _OP_PING if isinstance(event, Ping) else _OP_PONG
+            return serialize_frames(opcode, payload, True, _MAX_CONTROL_PAYLOAD, self.client)
+        raise LocalProtocolError(f"Event {event} cannot be sent in state {self._state}.")
+
+    def _send_handshake(self, event: Event) -> bytes:
+        if isinstance(event, (Request, AcceptConnection)) and event.extensions:
+            raise LocalProtocolError(
+                "framer negotiates no WebSocket extensions (API Gateway offers none); "
+                f"got extensions={event.extensions!r}"
+            )
+        data = self.handshake.send(event)
+        self._check_open()
+        return data
+
+    def _send_message(self, event: Message) -> bytes:  # type: ignore[type-arg]
+        if self._state is not _OPEN:
+            raise LocalProtocolError(f"Event {event} cannot be sent in state {self._state}.")
+        if isinstance(event, TextMessage):
+            if not isinstance(event.data, str):
+                raise TypeError(f"TextMessage.data must be str, got {type(event.data).__name__}")
+            payload: bytes | bytearray | memoryview = event.data.encode("utf-8")
+            opcode = _OP_TEXT
+        elif isinstance(event, BytesMessage):
+            payload = event.data
+            if not isinstance(payload, (bytes, bytearray, memoryview)):
+                raise TypeError(
+                    f"BytesMessage.data must be bytes-like, got {type(payload).__name__}"
+                )
+            opcode = _OP_BINARY
+        else:
+            raise LocalProtocolError(f"unsupported message event {event!r}")
+        if self._out_opcode:
+            if opcode != self._out_opcode:
+                raise LocalProtocolError(
+                    "a message sent in pieces must keep one type: "
+                    f"started as {'text' if self._out_opcode == _OP_TEXT else 'binary'}"
+                )
+            wire_opcode = _OP_CONTINUATION
+        else:
+            wire_opcode = opcode
+        size = self._out_size + len(payload)
+        limit = self.limits.max_message_size
+        if size > limit:
+            raise MessageTooBigError(size, limit)
+        finished = event.message_finished
+        data = serialize_frames(
+            wire_opcode, payload, finished, self.limits.max_frame_size, self.client
+        )
+        if finished:
+            self._out_opcode = 0
+            self._out_size = 0
+        else:
+            self._out_opcode = opcode
+            self._out_size = size
+        return data
+
+    def _send_close(self, event: CloseConnection) -> bytes:
+        if self._state not in (_OPEN, _REMOTE_CLOSING):
+            raise LocalProtocolError(f"Event {event} cannot be sent in state {self._state}.")
+        code = event.code
+        reason = event.reason
+        if code is None or code == CloseReason.NO_STATUS_RCVD:
+            if reason:
+                raise LocalProtocolError("a close reason needs a close code")
+            payload = b""
+        else:
+            if code in _LOCAL_ONLY_CODES:
+                code = CloseReason.NORMAL_CLOSURE
+            if not 1000 <= code <= 4999:
+                raise LocalProtocolError(f"close code {code} is outside 1000-4999")
+            payload = int(code).to_bytes(2, "big")
+            if reason:
+                payload += _truncate_utf8(reason.encode("utf-8"), _MAX_CONTROL_PAYLOAD - 2)
+        self._transition("send_close")
+        return serialize_frames(_OP_CLOSE, payload, True, _MAX_CONTROL_PAYLOAD, self.client)
+
+    def __repr__(self) -> str:
+        role = "client" if self.client else "server"
+        return f"<framer.WSConnection {role} {self.state.name}>"
