@@ -1,0 +1,137 @@
+"""``framer`` command line: ``framer serve module:attr`` and ``framer serve --demo``.
+
+``module:attr`` works like uvicorn's ``module:app``: import *module* (the
+current directory is on the path), take *attr* (dots allowed), and serve it.
+The attribute may be a :class:`framer.router.Router`, an object exposing one
+(``.router`` or ``.build_router()``), or a zero-argument callable returning one
+of those (a factory).
+
+Errors are one line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import os
+import sys
+from typing import Any, Optional, Sequence
+
+__all__ = ["main", "load_app"]
+
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit status 2."""
+
+
+def load_app(spec: str) -> Any:
+    """Import ``module:attr`` and return the attribute (calling it if it is a factory)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise CliError(f"app must be given as module:attr (e.g. myapi:router), got {spec!r}")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise CliError(f"cannot import module {module_name!r}: no module named {exc.name!r}") from None
+        raise CliError(f"importing {module_name!r} failed: {exc}") from None
+    except Exception as exc:  # the user's module crashed on import
+        raise CliError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
+    value: Any = module
+    for part in attr.split("."):
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            raise CliError(f"module {module_name!r} has no attribute {attr!r}") from None
+    from framer.router import Router
+
+    if not isinstance(value, Router) and not hasattr(value, "router") and not hasattr(value, "build_router") and callable(value):
+        try:
+            value = value()
+        except Exception as exc:
+            raise CliError(f"calling factory {spec} failed: {type(exc).__name__}: {exc}") from None
+    return value
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="framer", description="Amazon API Gateway WebSocket runtime")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser(
+        "serve",
+        help="serve an API over WebSocket with the @connections API on the same port",
+        description="Serve ws://HOST:PORT/{stage} and /{stage}/@connections/{id}.",
+    )
+    serve.add_argument("app", nargs="?", help="module:attr of a Router (or an object/factory giving one)")
+    serve.add_argument("--demo", action="store_true", help="serve the built-in chat + echo demo API (stage 'dev')")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
+    serve.add_argument(
+        "--stage", action="append", default=None, metavar="NAME",
+        help="only serve this stage (repeatable); default: every stage of the API",
+    )
+    serve.add_argument("--log-level", default="info", choices=_LOG_LEVELS, help="logging level (default info)")
+    serve.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS", help="idle timeout (default 600)")
+    serve.add_argument("--max-duration", type=float, default=7200.0, metavar="SECONDS", help="maximum connection duration (default 7200)")
+    serve.add_argument("--max-buffer", type=int, default=1024 * 1024, metavar="BYTES", help="outgoing bytes queued per client before 429 (default 1 MiB)")
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from framer.asyncio import Server, ServerConfig
+    from framer.asyncio._server import run_until_signal
+
+    if args.demo and args.app:
+        raise CliError("give either module:attr or --demo, not both")
+    if not args.demo and not args.app:
+        raise CliError("nothing to serve: give module:attr or --demo")
+    if not 0 <= args.port <= 65535:
+        raise CliError(f"--port must be between 0 and 65535, got {args.port}")
+    if args.demo:
+        from framer.demo import build_demo
+
+        app: Any = build_demo()
+    else:
+        app = load_app(args.app)
+    try:
+        config = ServerConfig(
+            idle_timeout=args.idle_timeout, max_duration=args.max_duration, max_buffer=args.max_buffer
+        )
+        server = Server(app, args.host, args.port, config=config, stages=args.stage)
+    except (TypeError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    try:
+        asyncio.run(run_until_signal(server))
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``framer`` console script; returns the exit status."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command != "serve":
+        parser.print_help(sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return _serve(args)
+    except CliError as exc:
+        print(f"framer: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
