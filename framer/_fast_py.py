@@ -314,12 +314,12 @@ class FrameReader:
                 chunk = self._utf8_tail + chunk
             try:
                 text, used = utf_8_decode(chunk, "strict", False)
-            except UnicodeDecodeError as exc:
-                self._fail(1007, f"invalid UTF-8 in text message: {exc.reason}", out)
+            except UnicodeDecodeError:
+                self._fail(1007, "invalid UTF-8 in text message", out)
                 return
             self._utf8_tail = chunk[used:]
             if self._utf8_tail and _utf8_prefix_invalid(self._utf8_tail):
-                self._fail(1007, "invalid UTF-8 in text message: surrogate", out)
+                self._fail(1007, "invalid UTF-8 in text message", out)
                 return
             if text:
                 self._parts.append(text)

@@ -1,0 +1,684 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled twin of ``framer._fast_py``: same names, same behaviour, faster.
+
+``framer/_fast_py.py`` defines the behaviour; this module must produce the
+same events, the same close codes and reasons, and the same bytes (bar mask
+keys) for the same input.  The test suite checks that, on bytes, bytearray
+and memoryview input and at every limit.
+
+Where the speed comes from:
+
+* the whole receive loop (header parsing, limit checks, unmasking, UTF-8
+  validation, reassembly, event construction) runs in C, one call per read;
+* unmasking is fused with the copy of the payload into the object the user
+  gets: a single-frame binary message is unmasked straight into its ``bytes``,
+  a fragmented one into one growing ``bytes`` buffer that becomes the message
+  (each payload byte is copied once);
+* the XOR kernel works on 32-byte blocks that gcc turns into SSE2/AVX2 code
+  with ordinary stores;
+* UTF-8 of a message that arrives in pieces is validated incrementally with
+  an 8-bytes-at-a-time ASCII fast path, so invalid text fails as soon as the
+  bad byte arrives; a complete message is decoded once by CPython;
+* outgoing frames are written into one ``bytes`` with their headers.
+
+Why parsing is O(n): see ``_fast_py``: input is walked once by offset; at
+most 13 header bytes and no payload are carried between reads.
+"""
+
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.object cimport PyObject
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
+
+import os
+
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+from wsproto.frame_protocol import CloseReason
+
+cdef extern from "Python.h":
+    int _PyBytes_Resize(PyObject** bytes, Py_ssize_t newsize) except -1
+    object PyObject_GenericGetDict(object o, void* context)
+
+cdef extern from *:
+    """
+    #include <string.h>
+    #include <stdint.h>
+
+    #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(__clang__)
+    #define FRAMER_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define FRAMER_CLONES
+    #endif
+
+    /* dst[i] = src[i] ^ key[i & 3] for i in [0, n).  dst may equal src.
+       32-byte blocks against a 32-byte key pattern: gcc vectorizes the inner
+       loop (SSE2, or AVX2 in the avx2 clone) with ordinary stores. */
+    FRAMER_CLONES
+    static void framer_xor(unsigned char *dst, const unsigned char *src,
+                           Py_ssize_t n, const unsigned char *key)
+    {
+        unsigned char pattern[32];
+        Py_ssize_t i = 0;
+        int j;
+        for (j = 0; j < 32; j++) pattern[j] = key[j & 3];
+        for (; i + 32 <= n; i += 32) {
+            unsigned char block[32];
+            memcpy(block, src + i, 32);
+            for (j = 0; j < 32; j++) block[j] ^= pattern[j];
+            memcpy(dst + i, block, 32);
+        }
+        for (; i < n; i++) dst[i] = src[i] ^ key[i & 3];
+    }
+
+    /* Incremental UTF-8 validation (RFC 3629: no overlongs, no surrogates,
+       nothing above U+10FFFF).  *need is how many continuation bytes are still
+       expected, *lo..*hi the range allowed for the next one.  Returns 0, or -1
+       at the first byte that makes the text invalid. */
+    static int framer_utf8(const unsigned char *p, Py_ssize_t n,
+                           int *need, unsigned char *lo, unsigned char *hi)
+    {
+        Py_ssize_t i = 0;
+        int nd = *need;
+        unsigned char l = *lo, h = *hi;
+        while (i < n) {
+            unsigned char c;
+            if (nd == 0) {
+                uint64_t w;
+                while (i + 8 <= n) {
+                    memcpy(&w, p + i, 8);
+                    if (w & 0x8080808080808080ULL) break;
+                    i += 8;
+                }
+                if (i >= n) break;
+                c = p[i++];
+                if (c < 0x80) continue;
+                if (c < 0xC2) return -1;
+                if (c < 0xE0) { nd = 1; l = 0x80; h = 0xBF; }
+                else if (c < 0xF0) { nd = 2; l = c == 0xE0 ? 0xA0 : 0x80; h = c == 0xED ? 0x9F : 0xBF; }
+                else if (c < 0xF5) { nd = 3; l = c == 0xF0 ? 0x90 : 0x80; h = c == 0xF4 ? 0x8F : 0xBF; }
+                else return -1;
+            } else {
+                c = p[i++];
+                if (c < l || c > h) return -1;
+                l = 0x80; h = 0xBF; nd--;
+            }
+        }
+        *need = nd; *lo = l; *hi = h;
+        return 0;
+    }
+    """
+    void framer_xor(unsigned char* dst, const unsigned char* src, Py_ssize_t n,
+                    const unsigned char* key) nogil
+    int framer_utf8(const unsigned char* p, Py_ssize_t n, int* need,
+                    unsigned char* lo, unsigned char* hi) nogil
+
+
+cdef extern from "Python.h":
+    void Py_INCREF(PyObject*)
+    void Py_DECREF(PyObject*)
+
+cdef inline void _incref(PyObject* o) noexcept:
+    Py_INCREF(o)
+
+cdef inline void _decref(PyObject* o) noexcept:
+    Py_DECREF(o)
+
+
+cdef enum:
+    OP_CONTINUATION = 0x0
+    OP_TEXT = 0x1
+    OP_BINARY = 0x2
+    OP_CLOSE = 0x8
+    OP_PING = 0x9
+    OP_PONG = 0xA
+
+cdef object _new = object.__new__
+cdef object _TextMessage = TextMessage
+cdef object _BytesMessage = BytesMessage
+cdef object _urandom = os.urandom
+cdef frozenset _VALID_PROTOCOL_CLOSE_CODES = frozenset(
+    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013}
+)
+cdef unsigned long long _MSB = 1ULL << 63
+
+
+cdef inline object _message_event(object cls, object data):
+    # Same result as cls(data=data) without the frozen dataclass's __init__.
+    cdef object event = _new(cls)
+    cdef dict fields = PyObject_GenericGetDict(event, NULL)
+    fields["data"] = data
+    fields["frame_finished"] = True
+    fields["message_finished"] = True
+    return event
+
+
+cdef inline void _rotated_key(const unsigned char* key, unsigned long long offset,
+                              unsigned char* out) noexcept:
+    cdef int k = <int>(offset & 3)
+    cdef int j
+    for j in range(4):
+        out[j] = key[(j + k) & 3]
+
+
+def mask(data, key, offset=0):
+    """XOR ``data`` with the 4-byte ``key``; ``offset`` bytes of the frame came before."""
+    cdef Py_buffer dview
+    cdef Py_buffer kview
+    cdef unsigned char rk[4]
+    cdef object result
+    PyObject_GetBuffer(key, &kview, PyBUF_SIMPLE)
+    try:
+        if kview.len != 4:
+            raise ValueError(f"mask key must be 4 bytes, got {kview.len}")
+        _rotated_key(<const unsigned char*>kview.buf, <unsigned long long>(offset & 3), rk)
+    finally:
+        PyBuffer_Release(&kview)
+    PyObject_GetBuffer(data, &dview, PyBUF_SIMPLE)
+    try:
+        result = PyBytes_FromStringAndSize(NULL, dview.len)
+        framer_xor(<unsigned char*>PyBytes_AS_STRING(result),
+                   <const unsigned char*>dview.buf, dview.len, rk)
+    finally:
+        PyBuffer_Release(&dview)
+    return result
+
+
+cdef class FrameReader:
+    """Turns one direction of a WebSocket byte stream into events.
+
+    See ``framer._fast_py.FrameReader``, which defines the behaviour.
+    """
+
+    cdef int _expect_mask
+    cdef unsigned long long _max_frame
+    cdef unsigned long long _max_message
+    cdef bint _allow_binary
+    cdef unsigned char _head[14]
+    cdef Py_ssize_t _head_len
+    cdef int _opcode
+    cdef bint _fin
+    cdef unsigned char _key[4]
+    cdef unsigned long long _done_bytes
+    cdef unsigned long long _remaining
+    cdef int _msg_opcode
+    cdef unsigned long long _msg_size
+    # The message being assembled: a bytes object used as a growable buffer
+    # (NULL when none), its used length, and incremental UTF-8 state.
+    cdef PyObject* _buf
+    cdef Py_ssize_t _buf_len
+    cdef Py_ssize_t _buf_cap
+    cdef int _u_need
+    cdef unsigned char _u_lo
+    cdef unsigned char _u_hi
+    cdef unsigned char _control[125]
+    cdef Py_ssize_t _control_len
+    cdef public bint closed
+    cdef public bint done
+    cdef public int violation_code
+    cdef public str violation_reason
+
+    def __cinit__(self):
+        self._buf = NULL
+
+    def __init__(self, bint client, max_frame_size, max_message_size, bint allow_binary):
+        self._expect_mask = 0 if client else 0x80
+        self._max_frame = max_frame_size
+        self._max_message = max_message_size
+        self._allow_binary = allow_binary
+        self._head_len = 0
+        self._opcode = 0
+        self._fin = False
+        self._done_bytes = 0
+        self._remaining = 0
+        self._msg_opcode = 0
+        self._msg_size = 0
+        self._buf_len = 0
+        self._buf_cap = 0
+        self._u_need = 0
+        self._u_lo = 0x80
+        self._u_hi = 0xBF
+        self._control_len = 0
+        self.closed = False
+        self.done = False
+        self.violation_code = 0
+        self.violation_reason = ""
+
+    def __dealloc__(self):
+        self._drop_buffer()
+
+    cdef inline void _drop_buffer(self) noexcept:
+        cdef PyObject* buf = self._buf
+        if buf != NULL:
+            self._buf = NULL
+            _decref(buf)
+        self._buf_len = 0
+        self._buf_cap = 0
+
+    @property
+    def buffered(self):
+        """Bytes held between feeds: message so far, header, control payload."""
+        return self._buf_len + self._head_len + self._control_len
+
+    def feed(self, data):
+        """Parse ``data`` and return the events it completes, in order."""
+        cdef list out = []
+        cdef Py_buffer view
+        if self.done:
+            return out
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            self._feed(<const unsigned char*>view.buf, view.len, out)
+        finally:
+            PyBuffer_Release(&view)
+        return out
+
+    cdef int _feed(self, const unsigned char* data, Py_ssize_t n, list out) except -1:
+        cdef Py_ssize_t pos = 0
+        cdef Py_ssize_t used
+        cdef Py_ssize_t take
+        cdef Py_ssize_t carried
+        cdef Py_ssize_t extra
+        cdef unsigned long long remaining
+        if self._head_len:
+            carried = self._head_len
+            extra = 14 - carried
+            if extra > n:
+                extra = n
+            memcpy(self._head + carried, data, extra)
+            used = self._parse_header(self._head, carried + extra, out)
+            if used < 0:
+                return 0
+            if used == 0:
+                self._head_len = carried + extra
+                return 0
+            self._head_len = 0
+            pos = used - carried
+            if self._remaining == 0:
+                self._end_frame(out)
+        while not self.done:
+            remaining = self._remaining
+            if remaining:
+                take = n - pos
+                if take == 0:
+                    break
+                if <unsigned long long>take > remaining:
+                    take = <Py_ssize_t>remaining
+                self._payload(data + pos, take, <unsigned long long>take == remaining, out)
+                pos += take
+                self._remaining = remaining - take
+                if <unsigned long long>take == remaining and not self.done:
+                    self._end_frame(out)
+                continue
+            if n - pos < 2:
+                if pos < n:
+                    self._head[0] = data[pos]
+                    self._head_len = 1
+                break
+            used = self._parse_header(data + pos, n - pos, out)
+            if used < 0:
+                break
+            if used == 0:
+                memcpy(self._head, data + pos, n - pos)
+                self._head_len = n - pos
+                break
+            pos += used
+            if self._remaining == 0:
+                self._end_frame(out)
+        return 0
+
+    cdef Py_ssize_t _fail(self, int code, str reason, list out) except -2:
+        self.done = True
+        self.violation_code = code
+        self.violation_reason = reason
+        self._drop_buffer()
+        self._head_len = 0
+        self._control_len = 0
+        self._u_need = 0
+        out.append(CloseConnection(code=code, reason=reason))
+        return -1
+
+    cdef Py_ssize_t _parse_header(self, const unsigned char* p, Py_ssize_t avail,
+                                  list out) except -2:
+        cdef int b0
+        cdef int b1
+        cdef int opcode
+        cdef bint control
+        cdef unsigned long long length
+        cdef Py_ssize_t size
+        cdef int i
+        if avail < 2:
+            return 0
+        b0 = p[0]
+        b1 = p[1]
+        opcode = b0 & 0x0F
+        if b0 & 0x70:
+            return self._fail(1002, "reserved bits set with no extension negotiated", out)
+        if opcode > 2 and opcode != OP_CLOSE and opcode != OP_PING and opcode != OP_PONG:
+            return self._fail(1002, f"invalid opcode {opcode:#x}", out)
+        control = opcode >= 8
+        length = b1 & 0x7F
+        if control:
+            if not b0 & 0x80:
+                return self._fail(1002, "fragmented control frame", out)
+            if length > 125:
+                return self._fail(1002, "control frame payload longer than 125 bytes", out)
+        if (b1 & 0x80) != self._expect_mask:
+            if self._expect_mask:
+                return self._fail(1002, "client frame is not masked", out)
+            return self._fail(1002, "server frame is masked", out)
+        size = 2
+        if length == 126:
+            if avail < 4:
+                return 0
+            length = (<unsigned long long>p[2] << 8) | p[3]
+            if length < 126:
+                return self._fail(1002, "2-byte length used for a payload under 126 bytes", out)
+            size = 4
+        elif length == 127:
+            if avail < 10:
+                return 0
+            length = 0
+            for i in range(2, 10):
+                length = (length << 8) | p[i]
+            if length & _MSB:
+                return self._fail(1002, "8-byte length with the most significant bit set", out)
+            if length < 0x10000:
+                return self._fail(1002, "8-byte length used for a payload under 65536 bytes", out)
+            size = 10
+        if not control:
+            if opcode == OP_CONTINUATION:
+                if not self._msg_opcode:
+                    return self._fail(1002, "continuation frame with no message in progress", out)
+            elif self._msg_opcode:
+                return self._fail(1002, "new data frame before the previous message finished", out)
+            elif opcode == OP_BINARY and not self._allow_binary:
+                return self._fail(1003, "binary frames are not supported", out)
+            if length > self._max_frame:
+                return self._fail(
+                    1009,
+                    f"frame of {length} bytes exceeds the {self._max_frame}-byte frame limit",
+                    out,
+                )
+            if self._msg_size + length > self._max_message:
+                return self._fail(
+                    1009,
+                    f"message of at least {self._msg_size + length} bytes exceeds the "
+                    f"{self._max_message}-byte message limit",
+                    out,
+                )
+        if self._expect_mask:
+            if avail < size + 4:
+                return 0
+            memcpy(self._key, p + size, 4)
+            size += 4
+        if not control:
+            if opcode:
+                self._msg_opcode = opcode
+            self._msg_size += length
+        self._opcode = opcode
+        self._fin = (b0 & 0x80) != 0
+        self._done_bytes = 0
+        self._remaining = length
+        return size
+
+    cdef int _reserve(self, Py_ssize_t needed) except -1:
+        """Make the message buffer hold at least ``needed`` bytes.
+
+        The buffer is a ``bytes`` object that becomes the user's message, so
+        room is reserved from what the headers announced: the whole current
+        frame, and a few more frames of the same size when the message goes
+        on (never beyond the message limit, and at most 1 MiB ahead of what
+        has arrived, so an announcement alone cannot make it allocate a lot).
+        """
+        cdef Py_ssize_t cap
+        cdef Py_ssize_t announced = <Py_ssize_t>self._msg_size
+        if needed <= self._buf_cap:
+            return 0
+        if not self._fin:
+            announced = announced * 4
+        if <unsigned long long>announced > self._max_message:
+            announced = <Py_ssize_t>self._max_message
+        if announced > needed + 1048576:
+            announced = needed + 1048576
+        if self._buf == NULL:
+            cap = announced if announced > needed else needed
+            obj = PyBytes_FromStringAndSize(NULL, cap)
+            _incref(<PyObject*>obj)
+            self._buf = <PyObject*>obj
+        else:
+            cap = self._buf_cap * 2
+            if <unsigned long long>cap > self._max_message:
+                cap = <Py_ssize_t>self._max_message
+            if cap < announced:
+                cap = announced
+            if cap < needed:
+                cap = needed
+            _PyBytes_Resize(&self._buf, cap)
+        self._buf_cap = cap
+        return 0
+
+    cdef int _payload(self, const unsigned char* p, Py_ssize_t take, bint last,
+                      list out) except -1:
+        cdef unsigned char rk[4]
+        cdef unsigned char* dst
+        cdef object obj
+        if self._opcode >= 8:
+            dst = self._control + self._control_len
+            self._control_len += take
+        elif (last and self._fin and self._done_bytes == 0 and self._buf == NULL):
+            # The whole message is this one frame, all in this read: build the
+            # user's object straight from the wire bytes.
+            self._whole_message(p, take, out)
+            self._done_bytes = take
+            return 0
+        else:
+            self._reserve(self._buf_len + take)
+            dst = <unsigned char*>PyBytes_AS_STRING(<object>self._buf) + self._buf_len
+            self._buf_len += take
+        if self._expect_mask:
+            _rotated_key(self._key, self._done_bytes, rk)
+            framer_xor(dst, p, take, rk)
+        else:
+            memcpy(dst, p, take)
+        self._done_bytes += take
+        if self._opcode < 8 and self._msg_opcode == OP_TEXT:
+            if framer_utf8(dst, take, &self._u_need, &self._u_lo, &self._u_hi) < 0:
+                self._fail(1007, "invalid UTF-8 in text message", out)
+        return 0
+
+    cdef int _whole_message(self, const unsigned char* p, Py_ssize_t n, list out) except -1:
+        cdef object obj
+        cdef object text
+        cdef unsigned char stack[256]
+        cdef unsigned char* dst
+        if self._msg_opcode == OP_BINARY:
+            if self._expect_mask:
+                obj = PyBytes_FromStringAndSize(NULL, n)
+                framer_xor(<unsigned char*>PyBytes_AS_STRING(obj), p, n, self._key)
+            else:
+                obj = PyBytes_FromStringAndSize(<const char*>p, n)
+            self._deliver(obj, out)
+            return 0
+        if self._expect_mask:
+            if n <= 256:
+                framer_xor(stack, p, n, self._key)
+                p = stack
+            else:
+                obj = PyBytes_FromStringAndSize(NULL, n)
+                dst = <unsigned char*>PyBytes_AS_STRING(obj)
+                framer_xor(dst, p, n, self._key)
+                p = dst
+        try:
+            text = PyUnicode_DecodeUTF8(<const char*>p, n, NULL)
+        except UnicodeDecodeError:
+            # Same reasons as the pure twin, which decodes incrementally.
+            self._u_need = 0
+            if framer_utf8(p, n, &self._u_need, &self._u_lo, &self._u_hi) < 0:
+                self._fail(1007, "invalid UTF-8 in text message", out)
+            else:
+                self._fail(1007, "text message ends inside a UTF-8 sequence", out)
+            return 0
+        self._deliver(text, out)
+        return 0
+
+    cdef inline void _deliver(self, object data, list out) except *:
+        if self._msg_opcode == OP_TEXT:
+            out.append(_message_event(_TextMessage, data))
+        else:
+            out.append(_message_event(_BytesMessage, data))
+        self._msg_opcode = 0
+        self._msg_size = 0
+
+    cdef int _end_frame(self, list out) except -1:
+        cdef int opcode = self._opcode
+        cdef bytes payload
+        cdef object data
+        if opcode >= 8:
+            payload = PyBytes_FromStringAndSize(<const char*>self._control, self._control_len)
+            self._control_len = 0
+            if opcode == OP_PING:
+                out.append(Ping(payload=payload))
+            elif opcode == OP_PONG:
+                out.append(Pong(payload=payload))
+            else:
+                self._close(payload, out)
+            return 0
+        if not self._fin:
+            return 0
+        if self._msg_opcode == 0:
+            return 0  # delivered by _whole_message
+        if self._buf == NULL:
+            # An empty message.
+            if self._msg_opcode == OP_TEXT:
+                self._deliver("", out)
+            else:
+                self._deliver(b"", out)
+            return 0
+        if self._msg_opcode == OP_TEXT:
+            if self._u_need:
+                self._msg_opcode = 0
+                self._fail(1007, "text message ends inside a UTF-8 sequence", out)
+                return 0
+            data = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(<object>self._buf), self._buf_len, NULL)
+            self._drop_buffer()
+        else:
+            if self._buf_len != self._buf_cap:
+                _PyBytes_Resize(&self._buf, self._buf_len)
+            data = <object>self._buf
+            self._drop_buffer()
+        self._deliver(data, out)
+        return 0
+
+    cdef int _close(self, bytes payload, list out) except -1:
+        cdef int code
+        cdef str reason
+        cdef object code_obj
+        cdef Py_ssize_t n = len(payload)
+        if n == 0:
+            code_obj = CloseReason.NO_STATUS_RCVD
+            reason = ""
+        elif n == 1:
+            self._fail(1002, "close frame with a 1-byte payload", out)
+            return 0
+        else:
+            code = (payload[0] << 8) | payload[1]
+            if code < 1000 or code > 4999:
+                self._fail(1002, f"invalid close code {code}", out)
+                return 0
+            if code < 3000 and code not in _VALID_PROTOCOL_CLOSE_CODES:
+                self._fail(1002, f"close code {code} is reserved or may not be sent", out)
+                return 0
+            try:
+                reason = payload[2:].decode("utf-8")
+            except UnicodeDecodeError:
+                self._fail(1007, "close reason is not valid UTF-8", out)
+                return 0
+            code_obj = CloseReason(code) if code < 3000 else code
+        self.closed = True
+        self.done = True
+        out.append(CloseConnection(code=code_obj, reason=reason))
+        return 0
+
+
+cdef inline Py_ssize_t _header_size(Py_ssize_t length, bint masked) noexcept:
+    cdef Py_ssize_t size = 2 if length < 126 else (4 if length < 0x10000 else 10)
+    return size + 4 if masked else size
+
+
+cdef inline Py_ssize_t _write_header(unsigned char* out, int opcode, bint fin,
+                                     Py_ssize_t length, bint masked) noexcept:
+    cdef int m = 0x80 if masked else 0
+    cdef int i
+    out[0] = (opcode | 0x80) if fin else opcode
+    if length < 126:
+        out[1] = m | length
+        return 2
+    if length < 0x10000:
+        out[1] = m | 126
+        out[2] = (length >> 8) & 0xFF
+        out[3] = length & 0xFF
+        return 4
+    out[1] = m | 127
+    for i in range(8):
+        out[2 + i] = (<unsigned long long>length >> (8 * (7 - i))) & 0xFF
+    return 10
+
+
+def serialize_frames(int opcode, payload, bint fin, Py_ssize_t max_frame_size, bint client):
+    """Serialize a message (or a piece of one) as frames of at most ``max_frame_size``.
+
+    See ``framer._fast_py.serialize_frames``.  Everything goes into one
+    ``bytes``: each payload byte is copied (or masked) once.
+    """
+    cdef Py_buffer view
+    cdef Py_ssize_t n
+    cdef Py_ssize_t limit
+    cdef Py_ssize_t count
+    cdef Py_ssize_t total
+    cdef Py_ssize_t start
+    cdef Py_ssize_t chunk
+    cdef Py_ssize_t k
+    cdef unsigned char* out
+    cdef const unsigned char* src
+    cdef const unsigned char* keys = NULL
+    cdef bytes key_bytes
+    cdef object result
+    cdef bint last
+    if max_frame_size < 1:
+        raise ValueError("max_frame_size must be at least 1")
+    PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE)
+    try:
+        n = view.len
+        src = <const unsigned char*>view.buf
+        limit = max_frame_size if max_frame_size < n else (n if n > 0 else 1)
+        count = 1 if n == 0 else (n + limit - 1) // limit
+        total = n
+        start = 0
+        for k in range(count):
+            chunk = limit if n - start > limit else n - start
+            total += _header_size(chunk, client)
+            start += chunk
+        if client:
+            key_bytes = _urandom(4 * count)
+            keys = <const unsigned char*>PyBytes_AS_STRING(key_bytes)
+        result = PyBytes_FromStringAndSize(NULL, total)
+        out = <unsigned char*>PyBytes_AS_STRING(result)
+        start = 0
+        for k in range(count):
+            chunk = limit if n - start > limit else n - start
+            last = k == count - 1
+            out += _write_header(out, opcode, fin and last, chunk, client)
+            if client:
+                memcpy(out, keys + 4 * k, 4)
+                out += 4
+                framer_xor(out, src + start, chunk, keys + 4 * k)
+            else:
+                memcpy(out, src + start, chunk)
+            out += chunk
+            start += chunk
+            opcode = OP_CONTINUATION
+    finally:
+        PyBuffer_Release(&view)
+    return result

@@ -1,0 +1,74 @@
+"""Build framer's optional C extension, ``framer._fast``, from ``framer/_fast.pyx``.
+
+Everything else about the package is in pyproject.toml.  The extension is
+optional: without a compiler (or Cython), the build says so and installs the
+pure-Python twin, which behaves the same, only slower.  Set
+``FRAMER_BUILD_EXTENSION=yes`` to make a failed build fatal (CI does), or
+``FRAMER_NO_EXTENSIONS=1`` to skip it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+_TRUE = {"1", "true", "yes"}
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in _TRUE
+
+
+REQUIRED = _env_flag("FRAMER_BUILD_EXTENSION")
+SKIP = _env_flag("FRAMER_NO_EXTENSIONS") and not REQUIRED
+
+
+def _say(message: str) -> None:
+    # pip hides a build's stdout unless -v; stderr lines survive in its log.
+    print(f"framer: {message}", file=sys.stderr, flush=True)
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext that falls back to pure Python, loudly, unless told not to."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # noqa: BLE001 - any failure means "no compiler"
+            self._fallback(exc)
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as exc:  # noqa: BLE001
+            self._fallback(exc)
+        else:
+            _say("built the accelerated extension framer._fast (implementation: compiled)")
+
+    def _fallback(self, exc: BaseException) -> None:
+        if REQUIRED:
+            _say(f"FRAMER_BUILD_EXTENSION=yes and the extension failed to build: {exc}")
+            raise exc
+        _say(f"could not build framer._fast ({exc}); installing pure Python (implementation: pure)")
+
+
+def _extensions() -> list[Extension]:
+    if SKIP:
+        _say("FRAMER_NO_EXTENSIONS is set: installing pure Python (implementation: pure)")
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError as exc:
+        if REQUIRED:
+            raise RuntimeError("FRAMER_BUILD_EXTENSION=yes but Cython is not installed") from exc
+        _say("Cython is not installed; installing pure Python (implementation: pure)")
+        return []
+    args = [] if sys.platform == "win32" else ["-O3"]
+    ext = Extension("framer._fast", ["framer/_fast.pyx"], extra_compile_args=args)
+    return cythonize([ext], compiler_directives={"language_level": "3"}, quiet=True)
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})
