@@ -1,0 +1,58 @@
+"""Identifier formats, as observed in API Gateway captures.
+
+- API ids: 10 lowercase alphanumerics (``c5jwxq709g``).
+- Resource ids (routes, integrations, deployments...): 6-7 lowercase
+  alphanumerics (the CLI examples show ``fedcba``, ``53lz9l``, ``0abcdef``).
+- Connection, request and message ids: 16 characters of URL-safe base64 of
+  11 bytes, so they end in ``=`` (``HXT_RfBnPHcCIIg=``).
+
+Randomness comes from a ``random.Random`` the caller may inject, so tests can be
+deterministic; the default is ``random.SystemRandom``.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import re
+import string
+
+_ALNUM = string.ascii_lowercase + string.digits
+_CONNECTION_ID = re.compile(r"^[A-Za-z0-9_-]{15}=$")
+
+
+class IdSource:
+    """Makes every kind of identifier from one random generator."""
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._rng = rng if rng is not None else random.SystemRandom()
+
+    def alnum(self, length: int) -> str:
+        """``length`` lowercase alphanumerics."""
+        return "".join(self._rng.choice(_ALNUM) for _ in range(length))
+
+    def api_id(self) -> str:
+        """A 10-character API id."""
+        return self.alnum(10)
+
+    def resource_id(self) -> str:
+        """A 7-character id for routes, integrations, authorizers, route responses."""
+        return self.alnum(7)
+
+    def deployment_id(self) -> str:
+        """A 6-character deployment id."""
+        return self.alnum(6)
+
+    def wire_id(self) -> str:
+        """A 16-character URL-safe id ending in ``=`` (connection/request/message)."""
+        raw = bytes(self._rng.getrandbits(8) for _ in range(11))
+        return base64.urlsafe_b64encode(raw).decode("ascii")
+
+    def hex(self, length: int) -> str:
+        """``length`` lowercase hex digits (trace ids)."""
+        return "".join(self._rng.choice("0123456789abcdef") for _ in range(length))
+
+
+def is_valid_connection_id(text: str) -> bool:
+    """Whether ``text`` has the shape of a connection id (the @connections 400 check)."""
+    return _CONNECTION_ID.match(text) is not None

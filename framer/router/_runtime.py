@@ -1,0 +1,1009 @@
+"""The data plane: ``Router`` turns requests and messages into decisions.
+
+Each call returns a *step*. ``Invoke`` asks the driver to run an ``Invocation``
+and hand back a ``Returned``, ``Raised`` or ``TimedOut`` outcome through
+``Invoke.resume``; the final step says what to do (``Accept``/``Refuse`` the
+upgrade, send a ``Reply``'s frames, or nothing after ``Closed``). Internally each
+flow is a generator that yields invocations and receives outcomes, so the
+rules read top to bottom in one function per flow.
+
+Choices where API Gateway's behaviour is not public (reference §9):
+
+- unknown stage, or a stage without a deployment: the handshake is refused
+  with 403 ``{"message":"Forbidden"}`` (what API Gateway answers for unknown
+  REST paths);
+- ``$connect`` integration timeout: 504 ``{"message":"Endpoint request timed out"}``;
+- authorizer timeout: 500, like any other authorizer failure;
+- a throttled message gets ``{"message": "Too Many Requests", ...}`` in API
+  Gateway's in-band layout, and the connection stays open;
+- a message route without an integration answers ``Internal server error``; a
+  ``$connect`` route without one accepts the connection;
+- a ``$connect`` handler returning ``None`` or a dict without ``statusCode``
+  accepts the connection; any other non-dict result is a 502;
+- open connections follow their stage: each message uses the deployment the
+  stage points at *now* (so promotion reaches open sockets); if the stage is
+  deleted, the connection keeps the last deployment it used. The authorizer
+  result obtained at connect time stays with the connection;
+- stage throttling: routes without route settings share the stage's default
+  bucket; a route with throttling route settings gets its own bucket instead.
+  The account bucket (10000 rps / 5000 burst) is shared by every API of the
+  ``Gateway``; new connections also take a token from the account's
+  new-connection bucket (500 per second).
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import fnmatch
+import json
+import re
+from dataclasses import field
+from typing import Any, Callable, Generator, Mapping, Optional, Sequence, Union
+from urllib.parse import parse_qsl, unquote
+
+from . import _selection
+from ._compat import record
+from ._errors import GoneException, RouterUsageError
+from ._events import (
+    RequestFacts,
+    authorizer_event,
+    connect_event,
+    disconnect_event,
+    message_event,
+)
+from ._frames import (
+    ENDPOINT_REQUEST_TIMED_OUT,
+    FORBIDDEN,
+    INTERNAL_SERVER_ERROR,
+    TOO_MANY_REQUESTS,
+    error_frame,
+)
+from ._gateway import Gateway
+from ._model import (
+    AuthorizationType,
+    Authorizer,
+    Handler,
+    Integration,
+    IntegrationType,
+    Route,
+    Snapshot,
+    Stage,
+)
+from ._throttle import TokenBucket
+from ._time import iso_millis
+
+Headers = Sequence[tuple[str, str]]
+
+AUTHORIZER_TIMEOUT_S = 29.0
+"""framer's authorizer timeout: the integration cap (API Gateway's is not public)."""
+
+AUTHORIZER_RESULT_LIMIT = 8192
+"""Lambda authorizer result size quota, 8 KB (reference §6.1)."""
+
+NO_STATUS_CODE = 1005
+NO_STATUS_REASON = "Client-side close frame status not set"
+"""What API Gateway reports when the client closed without a status (capture)."""
+
+_DEFAULT_REASONS = {1001: "Going away"}
+"""Reasons filled in when the close frame had a code but no text (1001 observed)."""
+
+_HOP_BY_HOP = frozenset({"connection", "upgrade", "sec-websocket-accept",
+                         "content-length", "transfer-encoding"})
+
+
+# -- outcomes the driver hands back ------------------------------------------------
+
+@record
+class HttpResponse:
+    """What an HTTP_PROXY call returned (the driver builds it)."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
+@record
+class Returned:
+    """The handler returned ``value`` (an ``HttpResponse`` for HTTP calls)."""
+
+    value: Any = None
+    elapsed_ms: Optional[int] = None
+
+
+@record
+class Raised:
+    """The handler raised ``error`` (or the HTTP call failed)."""
+
+    error: BaseException
+    elapsed_ms: Optional[int] = None
+
+
+@record
+class TimedOut:
+    """The handler ran past ``Invocation.timeout_s``."""
+
+    elapsed_ms: Optional[int] = None
+
+
+Outcome = Union[Returned, Raised, TimedOut]
+
+
+# -- what the driver runs ----------------------------------------------------------
+
+class InvocationKind(enum.Enum):
+    """How to run an invocation."""
+
+    LAMBDA = "LAMBDA"
+    """Call ``handler(event, context)``; it may return an awaitable."""
+    HTTP = "HTTP"
+    """Make the HTTP request ``http`` and return an ``HttpResponse``."""
+
+
+class Purpose(enum.Enum):
+    """Why the router asks for an invocation."""
+
+    AUTHORIZER = "AUTHORIZER"
+    CONNECT = "CONNECT"
+    MESSAGE = "MESSAGE"
+    DISCONNECT = "DISCONNECT"
+
+
+@record
+class HttpCall:
+    """An HTTP_PROXY request to make.
+
+    ``$connect`` forwards the client's headers with an empty body; a message is
+    POSTed as the body with no headers; ``$disconnect`` sends neither (API
+    Gateway's exact HTTP_PROXY mapping for WebSocket is not documented).
+    """
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
+class LambdaContext:
+    """A stand-in for the Lambda context object handlers receive."""
+
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        invoked_function_arn: str,
+        aws_request_id: str,
+        timeout_ms: int,
+        deadline_ms: int,
+        clock_ms: Optional[Callable[[], int]] = None,
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = invoked_function_arn
+        self.memory_limit_in_mb = 128
+        self.aws_request_id = aws_request_id
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "framer"
+        self.deadline_ms = deadline_ms
+        self._timeout_ms = timeout_ms
+        self._clock_ms = clock_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the timeout; without a clock given to the
+        ``Router``, the whole timeout (framer itself never reads the clock)."""
+        if self._clock_ms is None:
+            return self._timeout_ms
+        return max(0, self.deadline_ms - self._clock_ms())
+
+
+@record
+class Invocation:
+    """Something the driver must run, then report with ``Invoke.resume``."""
+
+    kind: InvocationKind
+    purpose: Purpose
+    timeout_s: float
+    route_key: str
+    connection_id: str
+    request_id: str
+    handler: Optional[Handler] = None
+    event: Mapping[str, Any] = field(default_factory=dict)
+    context: Optional[LambdaContext] = None
+    http: Optional[HttpCall] = None
+
+
+# -- steps ---------------------------------------------------------------------------
+
+class ConnectionState(enum.Enum):
+    """A connection's life. Allowed moves (the only ones):
+
+    CONNECTING -> OPEN    ($connect accepted)
+    CONNECTING -> CLOSED  (refused: the connection is dropped)
+    OPEN       -> CLOSED  (disconnect)
+    """
+
+    CONNECTING = "CONNECTING"
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+_TRANSITIONS = {
+    ConnectionState.CONNECTING: frozenset({ConnectionState.OPEN, ConnectionState.CLOSED}),
+    ConnectionState.OPEN: frozenset({ConnectionState.CLOSED}),
+    ConnectionState.CLOSED: frozenset(),
+}
+
+
+@record
+class Accept:
+    """Complete the upgrade. ``headers`` are extra response headers;
+    ``subprotocol`` (from the handler's ``Sec-WebSocket-Protocol``) goes apart."""
+
+    connection: Connection
+    subprotocol: Optional[str] = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@record
+class Refuse:
+    """Refuse the upgrade with this HTTP response; ``reason`` is for logs."""
+
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
+    body: bytes = b""
+
+
+@record
+class Reply:
+    """A message was handled: send ``frames`` (text) in order; the socket stays open."""
+
+    request_id: str
+    route_key: Optional[str]
+    frames: tuple[str, ...] = ()
+
+
+@record
+class Closed:
+    """``$disconnect`` is done; ``error`` is what its handler raised, if anything."""
+
+    connection_id: str
+    error: Optional[BaseException] = None
+
+
+Final = Union[Accept, Refuse, Reply, Closed]
+Flow = Generator[Invocation, Outcome, Final]
+
+
+class Invoke:
+    """Run ``invocation``, then call ``resume(outcome)`` (once) for the next step."""
+
+    __slots__ = ("invocation", "_flow", "_used")
+
+    def __init__(self, invocation: Invocation, flow: Flow) -> None:
+        self.invocation = invocation
+        self._flow = flow
+        self._used = False
+
+    def resume(self, outcome: Outcome) -> Step:
+        """Hand back what happened; returns the next step."""
+        if self._used:
+            raise RouterUsageError("this Invoke step was already resumed")
+        if not isinstance(outcome, (Returned, Raised, TimedOut)):
+            raise RouterUsageError(
+                f"resume() takes Returned, Raised or TimedOut, not {type(outcome).__name__}")
+        self._used = True
+        return _advance(self._flow, outcome)
+
+    def __repr__(self) -> str:
+        return f"Invoke({self.invocation.purpose.value} {self.invocation.route_key!r})"
+
+
+Step = Union[Invoke, Accept, Refuse, Reply, Closed]
+
+
+def _advance(flow: Flow, outcome: Optional[Outcome]) -> Step:
+    try:
+        invocation = flow.send(outcome)  # type: ignore[arg-type]
+    except StopIteration as stop:
+        final: Final = stop.value
+        return final
+    return Invoke(invocation, flow)
+
+
+def _json_body(message: str) -> bytes:
+    return json.dumps({"message": message}, separators=(",", ":")).encode()
+
+
+# -- the connection registry entry ---------------------------------------------------
+
+@record
+class ConnectionInfo:
+    """What ``@connections`` GetConnection reports."""
+
+    connection_id: str
+    stage: str
+    connected_at_ms: int
+    last_active_at_ms: int
+    source_ip: str
+    user_agent: Optional[str] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's shape (``UserAgent`` left out when the client sent none)."""
+        ident: dict[str, str] = {"SourceIp": self.source_ip}
+        if self.user_agent is not None:
+            ident["UserAgent"] = self.user_agent
+        return {"ConnectedAt": iso_millis(self.connected_at_ms), "Identity": ident,
+                "LastActiveAt": iso_millis(self.last_active_at_ms)}
+
+    def to_json(self) -> str:
+        """``to_dict`` as one-line JSON."""
+        from ._model import flat_json
+        return flat_json(self.to_dict())
+
+    def to_wire(self) -> dict[str, Any]:
+        """camelCase body of GetConnection."""
+        ident: dict[str, str] = {"sourceIp": self.source_ip}
+        if self.user_agent is not None:
+            ident["userAgent"] = self.user_agent
+        return {"connectedAt": iso_millis(self.connected_at_ms), "identity": ident,
+                "lastActiveAt": iso_millis(self.last_active_at_ms)}
+
+
+class Connection:
+    """One client connection. Made by ``Router.connect``; use it after ``Accept``."""
+
+    def __init__(self, router: Router, *, connection_id: str, stage: str,
+                 connected_at_ms: int, source_ip: str, user_agent: Optional[str],
+                 snapshot: Snapshot) -> None:
+        self._router = router
+        self.connection_id = connection_id
+        self.stage = stage
+        self.connected_at_ms = connected_at_ms
+        self.last_active_at_ms = connected_at_ms
+        self.source_ip = source_ip
+        self.user_agent = user_agent
+        self.authorizer: Optional[dict[str, Any]] = None
+        self.state = ConnectionState.CONNECTING
+        self._snapshot = snapshot
+
+    def _move(self, new: ConnectionState) -> None:
+        if new not in _TRANSITIONS[self.state]:
+            raise RouterUsageError(
+                f"connection {self.connection_id} cannot go from {self.state.value} "
+                f"to {new.value}")
+        self.state = new
+
+    def info(self) -> ConnectionInfo:
+        """A snapshot of the registry fields."""
+        return ConnectionInfo(
+            connection_id=self.connection_id, stage=self.stage,
+            connected_at_ms=self.connected_at_ms,
+            last_active_at_ms=self.last_active_at_ms,
+            source_ip=self.source_ip, user_agent=self.user_agent)
+
+    def receive_text(self, text: str, *, now_ms: int) -> Step:
+        """Route one text message; returns ``Invoke`` or ``Reply``."""
+        if self.state is not ConnectionState.OPEN:
+            raise RouterUsageError(
+                f"receive_text on connection {self.connection_id} in state "
+                f"{self.state.value}; only OPEN connections take messages")
+        self.last_active_at_ms = max(self.last_active_at_ms, now_ms)
+        return _advance(self._router._message_flow(self, text, now_ms), None)
+
+    def disconnect(self, *, code: Optional[int], reason: str = "", now_ms: int) -> Step:
+        """Run ``$disconnect`` once the socket is closed (any side, any cause).
+
+        ``code=None``: the client sent no status (reported as 1005)."""
+        if self.state is not ConnectionState.OPEN:
+            raise RouterUsageError(
+                f"disconnect on connection {self.connection_id} in state "
+                f"{self.state.value}; call it once, after Accept")
+        self._move(ConnectionState.CLOSED)
+        self._router._forget(self.connection_id)
+        if code is None:
+            code, reason = NO_STATUS_CODE, NO_STATUS_REASON
+        elif not reason:
+            reason = _DEFAULT_REASONS.get(code, "")
+        return _advance(self._router._disconnect_flow(self, code, reason, now_ms), None)
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.connection_id} {self.stage} {self.state.value}>"
+
+
+# -- the router ------------------------------------------------------------------
+
+class Router:
+    """The data plane of one API of a ``Gateway``: stages, connections, routing."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        api_id: str,
+        *,
+        domain_name: Optional[str] = None,
+        forwarded_port: str = "443",
+        forwarded_proto: str = "https",
+        clock_ms: Optional[Callable[[], int]] = None,
+    ) -> None:
+        """``domain_name`` goes into events (``Host`` of $disconnect,
+        ``requestContext.domainName``); it defaults to the AWS host name.
+        ``clock_ms`` is only handed to ``LambdaContext`` for
+        ``get_remaining_time_in_millis``; the router never calls it."""
+        gateway.get_api(api_id)
+        self.gateway = gateway
+        self.api_id = api_id
+        self.domain_name = domain_name or \
+            f"{api_id}.execute-api.{gateway.region}.amazonaws.com"
+        self.forwarded_port = forwarded_port
+        self.forwarded_proto = forwarded_proto
+        self._clock_ms = clock_ms
+        self._connections: dict[str, Connection] = {}
+        self._buckets: dict[tuple[str, Optional[str]], TokenBucket] = {}
+        self._expressions: dict[str, _selection.SelectionExpression] = {}
+
+    # -- stages and registry -----------------------------------------------------
+
+    def resolve_stage(self, path: str) -> Optional[str]:
+        """The stage name a request target (``/prod``, ``/prod?x=1``) names, or None."""
+        raw = path.split("?", 1)[0]
+        name = unquote(raw.strip("/"))
+        if name == "":
+            name = "$default"
+        try:
+            self.gateway.get_stage(self.api_id, name)
+        except Exception:
+            return None
+        return name
+
+    def connection(self, connection_id: str) -> Connection:
+        """The OPEN connection with this id, else ``GoneException`` (410)."""
+        conn = self._connections.get(connection_id)
+        if conn is None or conn.state is not ConnectionState.OPEN:
+            raise GoneException(f"Connection {connection_id} is gone")
+        return conn
+
+    def get_connection(self, connection_id: str) -> ConnectionInfo:
+        """GetConnection's data for an OPEN connection, else ``GoneException``."""
+        return self.connection(connection_id).info()
+
+    def connections(self) -> list[ConnectionInfo]:
+        """Every OPEN connection."""
+        return [c.info() for c in self._connections.values()
+                if c.state is ConnectionState.OPEN]
+
+    def mark_active(self, connection_id: str, now_ms: int) -> None:
+        """Record outbound activity (a PostToConnection) for ``lastActiveAt``."""
+        conn = self.connection(connection_id)
+        conn.last_active_at_ms = max(conn.last_active_at_ms, now_ms)
+
+    def _forget(self, connection_id: str) -> None:
+        self._connections.pop(connection_id, None)
+
+    # -- connect --------------------------------------------------------------------
+
+    def connect(self, *, path: str, headers: Headers, source_ip: str, now_ms: int) -> Step:
+        """Start a WebSocket handshake; returns ``Invoke``, ``Accept`` or ``Refuse``."""
+        return _advance(self._connect_flow(path, list(headers), source_ip, now_ms), None)
+
+    def _connect_flow(self, path: str, headers: list[tuple[str, str]],
+                      source_ip: str, now_ms: int) -> Flow:
+        stage_name = self.resolve_stage(path)
+        if stage_name is None:
+            return Refuse(status=403, body=_json_body("Forbidden"),
+                          reason=f"no stage for path {path!r}")
+        stage = self.gateway.get_stage(self.api_id, stage_name)
+        if stage.deployment_id is None:
+            return Refuse(status=403, body=_json_body("Forbidden"),
+                          reason=f"stage {stage_name} has no deployment")
+        snapshot = self.gateway.get_snapshot(self.api_id, stage.deployment_id)
+        if not self._admit_connection(stage, now_ms):
+            return Refuse(status=429, body=_json_body("Too Many Requests"),
+                          reason="throttled at connect")
+        query = parse_qsl(path.split("?", 1)[1], keep_blank_values=True) \
+            if "?" in path else []
+        headers = self._with_gateway_headers(headers, source_ip, now_ms)
+        user_agent = _header(headers, "User-Agent")
+        ids = self.gateway.ids
+        connection_id = ids.wire_id()
+        while connection_id in self._connections:
+            connection_id = ids.wire_id()
+        conn = Connection(self, connection_id=connection_id, stage=stage_name,
+                          connected_at_ms=now_ms, source_ip=source_ip,
+                          user_agent=user_agent, snapshot=snapshot)
+        self._connections[connection_id] = conn
+        final = yield from self._connect_steps(conn, stage, snapshot, headers, query,
+                                               now_ms)
+        if isinstance(final, Accept):
+            conn._move(ConnectionState.OPEN)
+        else:
+            conn._move(ConnectionState.CLOSED)
+            self._forget(connection_id)
+        return final
+
+    def _connect_steps(self, conn: Connection, stage: Stage, snapshot: Snapshot,
+                       headers: list[tuple[str, str]], query: list[tuple[str, str]],
+                       now_ms: int) -> Generator[Invocation, Outcome, Union[Accept, Refuse]]:
+        route = snapshot.routes.get("$connect")
+        request_id = self.gateway.ids.wire_id()
+        facts = self._facts(conn, request_id, now_ms)
+        if route is not None and route.authorization_type is AuthorizationType.CUSTOM \
+                and route.authorizer_id is not None:
+            authorizer = snapshot.authorizers[route.authorizer_id]
+            missing = _missing_identity(authorizer, headers, query, stage)
+            if missing is not None:
+                return Refuse(status=401, body=_json_body("Unauthorized"),
+                              reason=f"identity source {missing} missing or empty")
+            assert authorizer.handler is not None
+            event = authorizer_event(
+                facts, method_arn=self._method_arn(stage.stage_name), headers=headers,
+                query=query, stage_variables=stage.stage_variables)
+            outcome = yield self._lambda(
+                Purpose.AUTHORIZER, authorizer.handler, event, AUTHORIZER_TIMEOUT_S,
+                route_key="$connect", conn=conn, request_id=request_id, now_ms=now_ms,
+                function_name=authorizer.name)
+            decision = _authorize(outcome, self._method_arn(stage.stage_name))
+            if isinstance(decision, Refuse):
+                return decision
+            conn.authorizer = decision
+            facts = self._facts(conn, request_id, now_ms)
+        if route is None or route.integration_id is None:
+            return Accept(connection=conn)
+        integration = snapshot.integrations[route.integration_id]
+        if integration.integration_type is IntegrationType.MOCK:
+            return _connect_result(conn, Returned(value=_mock_status(integration)))
+        event = connect_event(facts, headers=headers, query=query,
+                              stage_variables=stage.stage_variables)
+        outcome = yield self._integration_call(
+            Purpose.CONNECT, integration, event, route_key="$connect", conn=conn,
+            request_id=request_id, now_ms=now_ms,
+            http=HttpCall(method=integration.integration_method or "POST",
+                          url=integration.integration_uri or "",
+                          headers=tuple((n, v) for n, v in headers
+                                        if n.lower() not in _HOP_BY_HOP)))
+        return _connect_result(conn, outcome)
+
+    def _with_gateway_headers(self, headers: list[tuple[str, str]], source_ip: str,
+                              now_ms: int) -> list[tuple[str, str]]:
+        """Add the headers API Gateway's front end adds, unless present."""
+        out = list(headers)
+        present = {n.lower() for n, _ in out}
+        if "x-amzn-trace-id" not in present:
+            ids = self.gateway.ids
+            out.append(("X-Amzn-Trace-Id",
+                        f"Root=1-{now_ms // 1000:08x}-{ids.hex(24)}"))
+        if "x-forwarded-for" not in present:
+            out.append(("X-Forwarded-For", source_ip))
+        if "x-forwarded-port" not in present:
+            out.append(("X-Forwarded-Port", self.forwarded_port))
+        if "x-forwarded-proto" not in present:
+            out.append(("X-Forwarded-Proto", self.forwarded_proto))
+        return out
+
+    def _method_arn(self, stage_name: str) -> str:
+        gw = self.gateway
+        return (f"arn:aws:execute-api:{gw.region}:{gw.account_id}:"
+                f"{self.api_id}/{stage_name}/$connect")
+
+    # -- messages ---------------------------------------------------------------------
+
+    def _current(self, conn: Connection) -> tuple[Optional[Stage], Snapshot]:
+        try:
+            stage: Optional[Stage] = self.gateway.get_stage(self.api_id, conn.stage)
+        except Exception:
+            return None, conn._snapshot
+        assert stage is not None
+        if stage.deployment_id is not None:
+            conn._snapshot = self.gateway.get_snapshot(self.api_id, stage.deployment_id)
+        return stage, conn._snapshot
+
+    def select_route(self, snapshot: Snapshot, text: str) -> Optional[Route]:
+        """The route a message takes in a deployment, or None (no match, no $default).
+
+        Non-JSON goes to ``$default``; an evaluated key naming ``$connect`` or
+        ``$disconnect`` is not a match (those run only on connect/disconnect).
+        """
+        source = snapshot.route_selection_expression
+        expression = self._expressions.get(source)
+        if expression is None:
+            expression = _selection.parse(source)
+            self._expressions[source] = expression
+        key = expression.evaluate(text)
+        if key is not None and key not in ("$connect", "$disconnect"):
+            route = snapshot.routes.get(key)
+            if route is not None:
+                return route
+        return snapshot.routes.get("$default")
+
+    def _message_flow(self, conn: Connection, text: str, now_ms: int) -> Flow:
+        ids = self.gateway.ids
+        request_id = ids.wire_id()
+        message_id = ids.wire_id()
+
+        def frame(message: str) -> str:
+            return error_frame(message, connection_id=conn.connection_id,
+                               request_id=request_id)
+
+        stage, snapshot = self._current(conn)
+        route = self.select_route(snapshot, text)
+        if route is None:
+            return Reply(request_id=request_id, route_key=None, frames=(frame(FORBIDDEN),))
+        if stage is not None and not self._admit(stage, route.route_key, now_ms):
+            return Reply(request_id=request_id, route_key=route.route_key,
+                         frames=(frame(TOO_MANY_REQUESTS),))
+        if route.integration_id is None:
+            return Reply(request_id=request_id, route_key=route.route_key,
+                         frames=(frame(INTERNAL_SERVER_ERROR),))
+        integration = snapshot.integrations[route.integration_id]
+
+        def reply(*frames: str) -> Reply:
+            return Reply(request_id=request_id, route_key=route.route_key if route else None,
+                         frames=tuple(frames))
+
+        if integration.integration_type is IntegrationType.MOCK:
+            body = _mock_body(snapshot, integration) if route.two_way else None
+            return reply(body) if body is not None else reply()
+        variables = stage.stage_variables if stage is not None else {}
+        facts = self._facts(conn, request_id, now_ms)
+        event = message_event(facts, route_key=route.route_key, message_id=message_id,
+                              body=text, stage_variables=variables)
+        outcome = yield self._integration_call(
+            Purpose.MESSAGE, integration, event, route_key=route.route_key, conn=conn,
+            request_id=request_id, now_ms=now_ms,
+            http=HttpCall(method=integration.integration_method or "POST",
+                          url=integration.integration_uri or "",
+                          body=text.encode("utf-8")))
+        if isinstance(outcome, TimedOut):
+            return reply(frame(ENDPOINT_REQUEST_TIMED_OUT))
+        if isinstance(outcome, Raised):
+            return reply(frame(INTERNAL_SERVER_ERROR))
+        if not route.two_way:
+            return reply()
+        try:
+            body = _result_body(outcome.value)
+        except (TypeError, ValueError):
+            return reply(frame(INTERNAL_SERVER_ERROR))
+        return reply(body) if body is not None else reply()
+
+    # -- disconnect ----------------------------------------------------------------
+
+    def _disconnect_flow(self, conn: Connection, code: int, reason: str,
+                         now_ms: int) -> Flow:
+        stage, snapshot = self._current(conn)
+        route = snapshot.routes.get("$disconnect")
+        if route is None or route.integration_id is None:
+            return Closed(connection_id=conn.connection_id)
+        integration = snapshot.integrations[route.integration_id]
+        if integration.integration_type is IntegrationType.MOCK:
+            return Closed(connection_id=conn.connection_id)
+        request_id = self.gateway.ids.wire_id()
+        facts = self._facts(conn, request_id, now_ms)
+        variables = stage.stage_variables if stage is not None else {}
+        event = disconnect_event(facts, status_code=code, reason=reason,
+                                 stage_variables=variables)
+        outcome = yield self._integration_call(
+            Purpose.DISCONNECT, integration, event, route_key="$disconnect", conn=conn,
+            request_id=request_id, now_ms=now_ms,
+            http=HttpCall(method=integration.integration_method or "POST",
+                          url=integration.integration_uri or ""))
+        error: Optional[BaseException] = None
+        if isinstance(outcome, Raised):
+            error = outcome.error
+        elif isinstance(outcome, TimedOut):
+            error = TimeoutError("$disconnect integration timed out")
+        return Closed(connection_id=conn.connection_id, error=error)
+
+    # -- building blocks -------------------------------------------------------------
+
+    def _facts(self, conn: Connection, request_id: str, now_ms: int) -> RequestFacts:
+        return RequestFacts(
+            api_id=self.api_id, stage=conn.stage, domain_name=self.domain_name,
+            connection_id=conn.connection_id, connected_at_ms=conn.connected_at_ms,
+            request_id=request_id, request_time_ms=now_ms, source_ip=conn.source_ip,
+            user_agent=conn.user_agent, authorizer=conn.authorizer)
+
+    def _lambda(self, purpose: Purpose, handler: Handler, event: dict[str, Any],
+                timeout_s: float, *, route_key: str, conn: Connection, request_id: str,
+                now_ms: int, function_name: str) -> Invocation:
+        gw = self.gateway
+        timeout_ms = int(timeout_s * 1000)
+        name = re.sub(r"[^A-Za-z0-9_-]", "-", function_name)
+        context = LambdaContext(
+            function_name=name,
+            invoked_function_arn=f"arn:aws:lambda:{gw.region}:{gw.account_id}:function:{name}",
+            aws_request_id=_uuid(gw.ids.hex(32)), timeout_ms=timeout_ms,
+            deadline_ms=now_ms + timeout_ms, clock_ms=self._clock_ms)
+        return Invocation(kind=InvocationKind.LAMBDA, purpose=purpose, timeout_s=timeout_s,
+                          route_key=route_key, connection_id=conn.connection_id,
+                          request_id=request_id, handler=handler, event=event,
+                          context=context)
+
+    def _integration_call(self, purpose: Purpose, integration: Integration,
+                          event: dict[str, Any], *, route_key: str, conn: Connection,
+                          request_id: str, now_ms: int, http: HttpCall) -> Invocation:
+        timeout_s = integration.timeout_in_millis / 1000.0
+        if integration.integration_type is IntegrationType.AWS_PROXY:
+            assert integration.handler is not None
+            return self._lambda(
+                purpose, integration.handler, event, timeout_s, route_key=route_key,
+                conn=conn, request_id=request_id, now_ms=now_ms,
+                function_name=getattr(integration.handler, "__name__", "handler"))
+        return Invocation(kind=InvocationKind.HTTP, purpose=purpose, timeout_s=timeout_s,
+                          route_key=route_key, connection_id=conn.connection_id,
+                          request_id=request_id, event={}, http=http)
+
+    def _bucket(self, key: tuple[str, Optional[str]], rate: float,
+                burst: int) -> TokenBucket:
+        bucket = self._buckets.get(key)
+        if bucket is None or bucket.rate != rate or bucket.burst != burst:
+            bucket = TokenBucket(rate=rate, burst=burst)
+            self._buckets[key] = bucket
+        return bucket
+
+    def _admit(self, stage: Stage, route_key: str, now_ms: int) -> bool:
+        """Take a token from the account bucket and the stage's or route's bucket."""
+        if not self.gateway_buckets().request.take(now_ms):
+            return False
+        defaults = stage.default_route_settings
+        own = stage.route_settings.get(route_key)
+        if own is not None and (own.throttling_burst_limit is not None
+                                or own.throttling_rate_limit is not None):
+            burst = own.throttling_burst_limit
+            rate = own.throttling_rate_limit
+            key: tuple[str, Optional[str]] = (stage.stage_name, route_key)
+        else:
+            burst, rate, key = None, None, (stage.stage_name, None)
+        if burst is None:
+            burst = defaults.throttling_burst_limit
+        if rate is None:
+            rate = defaults.throttling_rate_limit
+        if burst is None or rate is None:
+            return True
+        return self._bucket(key, rate, burst).take(now_ms)
+
+    def _admit_connection(self, stage: Stage, now_ms: int) -> bool:
+        if not self.gateway_buckets().connect.take(now_ms):
+            return False
+        return self._admit(stage, "$connect", now_ms)
+
+    def gateway_buckets(self) -> _AccountBuckets:
+        """The account-level buckets, shared by every Router of the Gateway."""
+        buckets = getattr(self.gateway, "_framer_account_buckets", None)
+        if buckets is None:
+            buckets = _AccountBuckets(self.gateway)
+            setattr(self.gateway, "_framer_account_buckets", buckets)
+        assert isinstance(buckets, _AccountBuckets)
+        return buckets
+
+
+class _AccountBuckets:
+    """Account-level throttles (reference §6.1): requests and new connections."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        q = gateway.quotas
+        self.request = TokenBucket(rate=q.account_rate_limit, burst=q.account_burst_limit)
+        self.connect = TokenBucket(rate=q.new_connections_per_second,
+                                   burst=int(q.new_connections_per_second))
+
+
+# -- pure decision helpers ----------------------------------------------------------
+
+def _header(headers: Headers, name: str) -> Optional[str]:
+    wanted = name.lower()
+    found = None
+    for n, v in headers:
+        if n.lower() == wanted:
+            found = v
+    return found
+
+
+def _missing_identity(authorizer: Authorizer, headers: Headers,
+                      query: Sequence[tuple[str, str]], stage: Stage) -> Optional[str]:
+    """The first identity source absent or empty on this request, if any."""
+    for source in authorizer.identity_source:
+        value: Optional[str]
+        if source.startswith("route.request.header."):
+            value = _header(headers, source[len("route.request.header."):])
+        elif source.startswith("route.request.querystring."):
+            name = source[len("route.request.querystring."):]
+            value = None
+            for n, v in query:
+                if n == name:
+                    value = v
+        elif source.startswith("stageVariables."):
+            value = stage.stage_variables.get(source[len("stageVariables."):])
+        else:
+            continue  # context.* values always exist at connect time
+        if value is None or value == "":
+            return source
+    return None
+
+
+def _authorize(outcome: Outcome, method_arn: str) -> Union[Refuse, dict[str, Any]]:
+    """Turn an authorizer outcome into a refusal or ``requestContext.authorizer``.
+
+    401: "Unauthorized" (raised or returned); 403: explicit Deny or no Allow
+    matching the method ARN; 500: crash, timeout, malformed or oversized result.
+    """
+    def refuse(status: int, message: str, why: str) -> Refuse:
+        return Refuse(status=status, body=_json_body(message), reason=why)
+
+    if isinstance(outcome, TimedOut):
+        return refuse(500, "Internal server error", "authorizer timed out")
+    if isinstance(outcome, Raised):
+        if str(outcome.error) == "Unauthorized":
+            return refuse(401, "Unauthorized", "authorizer raised Unauthorized")
+        return refuse(500, "Internal server error",
+                      f"authorizer raised {type(outcome.error).__name__}: {outcome.error}")
+    result = outcome.value
+    if result == "Unauthorized":
+        return refuse(401, "Unauthorized", "authorizer returned Unauthorized")
+    problem = _policy_problem(result)
+    if problem is not None:
+        return refuse(500, "Internal server error", f"invalid authorizer result: {problem}")
+    statements = result["policyDocument"]["Statement"]
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    allowed = False
+    for statement in statements:
+        if not (_any_match(statement["Action"], "execute-api:Invoke", fold=True)
+                and _any_match(statement["Resource"], method_arn, fold=False)):
+            continue
+        if statement["Effect"] == "Deny":
+            return refuse(403, "Forbidden", "authorizer policy denies $connect")
+        allowed = True
+    if not allowed:
+        return refuse(403, "Forbidden", f"no Allow statement matches {method_arn}")
+    context: dict[str, Any] = {"principalId": result["principalId"]}
+    context.update(result.get("context") or {})
+    context["integrationLatency"] = outcome.elapsed_ms or 0
+    return context
+
+
+def _policy_problem(result: Any) -> Optional[str]:
+    if not isinstance(result, Mapping):
+        return f"expected an object, got {type(result).__name__}"
+    try:
+        size = len(json.dumps(result))
+    except (TypeError, ValueError):
+        return "not JSON-serialisable"
+    if size > AUTHORIZER_RESULT_LIMIT:
+        return f"{size} bytes, over the {AUTHORIZER_RESULT_LIMIT}-byte limit"
+    if not isinstance(result.get("principalId"), str):
+        return "principalId missing or not a string"
+    policy = result.get("policyDocument")
+    if not isinstance(policy, Mapping):
+        return "policyDocument missing"
+    statements = policy.get("Statement")
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    if not isinstance(statements, list) or not statements:
+        return "policyDocument.Statement missing or empty"
+    for s in statements:
+        if not isinstance(s, Mapping) or s.get("Effect") not in ("Allow", "Deny"):
+            return "a statement's Effect is not Allow or Deny"
+        for member in ("Action", "Resource"):
+            value = s.get(member)
+            if not (isinstance(value, str) or (
+                    isinstance(value, list) and value
+                    and all(isinstance(v, str) for v in value))):
+                return f"a statement's {member} is not a string or list of strings"
+    context = result.get("context")
+    if context is not None:
+        if not isinstance(context, Mapping):
+            return "context is not an object"
+        for k, v in context.items():
+            if not isinstance(v, (str, int, float, bool)):
+                return f"context[{k!r}] is not a string, number or boolean"
+    return None
+
+
+def _any_match(patterns: Union[str, list[str]], value: str, *, fold: bool) -> bool:
+    items = [patterns] if isinstance(patterns, str) else patterns
+    for pattern in items:
+        p, v = (pattern.lower(), value.lower()) if fold else (pattern, value)
+        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                        for c in p)
+        if re.fullmatch(regex, v, flags=re.DOTALL):
+            return True
+    return False
+
+
+def _connect_result(conn: Connection, outcome: Outcome) -> Union[Accept, Refuse]:
+    """The handshake decision from a ``$connect`` integration outcome."""
+    if isinstance(outcome, TimedOut):
+        return Refuse(status=504, body=_json_body("Endpoint request timed out"),
+                      reason="$connect integration timed out")
+    if isinstance(outcome, Raised):
+        return Refuse(status=502, body=_json_body("Internal server error"),
+                      reason=f"$connect integration raised "
+                             f"{type(outcome.error).__name__}: {outcome.error}")
+    value = outcome.value
+    headers: list[tuple[str, str]] = []
+    body = b""
+    if isinstance(value, HttpResponse):
+        status = value.status
+        headers = list(value.headers)
+        body = value.body
+    elif value is None:
+        status = 200
+    elif isinstance(value, Mapping):
+        raw = value.get("statusCode", 200)
+        try:
+            status = int(raw)
+        except (TypeError, ValueError):
+            return Refuse(status=502, body=_json_body("Internal server error"),
+                          reason=f"$connect statusCode {raw!r} is not an integer")
+        for name, item in (value.get("headers") or {}).items():
+            headers.append((str(name), str(item)))
+        for name, items in (value.get("multiValueHeaders") or {}).items():
+            for item in items:
+                if (str(name), str(item)) not in headers:
+                    headers.append((str(name), str(item)))
+        raw_body = value.get("body")
+        if isinstance(raw_body, str):
+            body = raw_body.encode("utf-8")
+    else:
+        return Refuse(status=502, body=_json_body("Internal server error"),
+                      reason=f"$connect handler returned a {type(value).__name__}")
+    if not 200 <= status < 300:
+        return Refuse(status=status, headers=tuple(headers), body=body,
+                      reason=f"$connect integration answered {status}")
+    subprotocol = None
+    extra: list[tuple[str, str]] = []
+    for name, item in headers:
+        if name.lower() == "sec-websocket-protocol":
+            subprotocol = item
+        elif name.lower() not in _HOP_BY_HOP:
+            extra.append((name, item))
+    return Accept(connection=conn, subprotocol=subprotocol, headers=tuple(extra))
+
+
+def _result_body(value: Any) -> Optional[str]:
+    """The frame a two-way route sends for a handler result, or None for nothing.
+
+    A dict's ``body`` (base64-decoded when ``isBase64Encoded``); a string as it
+    is; an ``HttpResponse``'s body; anything else JSON-encoded.
+    """
+    if value is None:
+        return None
+    if isinstance(value, HttpResponse):
+        return value.body.decode("utf-8", errors="replace") if value.body else None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        body = value.get("body")
+        if body is None:
+            return None
+        if not isinstance(body, str):
+            return json.dumps(body)
+        if value.get("isBase64Encoded"):
+            return base64.b64decode(body).decode("utf-8", errors="replace")
+        return body
+    return json.dumps(value)
+
+
+def _mock_status(integration: Integration) -> dict[str, Any]:
+    template = integration.request_templates.get("$default")
+    if template:
+        try:
+            parsed = json.loads(template)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, Mapping) and "statusCode" in parsed:
+            return {"statusCode": parsed["statusCode"]}
+    return {"statusCode": 200}
+
+
+def _mock_body(snapshot: Snapshot, integration: Integration) -> Optional[str]:
+    responses = snapshot.integration_responses.get(integration.integration_id, {})
+    for response in responses.values():
+        if response.integration_response_key == "$default":
+            templates = response.response_templates
+            if templates:
+                return templates.get("$default", next(iter(templates.values())))
+    return None
+
+
+def _uuid(hex32: str) -> str:
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
