@@ -21,6 +21,7 @@ from wsproto.events import (
 )
 from wsproto.frame_protocol import CloseReason
 from wsproto.handshake import H11Handshake
+from wsproto.utilities import LocalProtocolError as _WsprotoLocalProtocolError
 
 from ._errors import LocalProtocolError, MessageTooBigError, ProtocolViolation, RemoteProtocolError
 from ._impl import FrameReader, serialize_frames
@@ -127,6 +128,12 @@ class WSConnection:
         self._out_opcode = 0  # opcode of the message being sent in pieces, or 0
         self._out_size = 0
         self._violation: ProtocolViolation | None = None
+        self._handshake_events = True  # the handshake may still have events to give
+        # The peer's close (or the violation's) and the transition it causes,
+        # applied when events() hands that CloseConnection out, as wsproto
+        # does: messages that arrived before it in the same read can still be
+        # answered while the caller works through them.
+        self._pending_close: tuple[Event, str] | None = None
 
     # -- state ------------------------------------------------------------
 
@@ -173,7 +180,16 @@ class WSConnection:
 
     def receive_data(self, data: bytes | bytearray | memoryview | None) -> None:
         """Feed bytes read from the network; ``None`` means the peer closed the transport."""
-        if self._reader is not None:
+        reader = self._reader
+        if reader is not None and data is not None and self._state is _OPEN:
+            # The hot path: one call into the frame reader per read.
+            events = reader.feed(data)
+            if events:
+                self._events.extend(events)
+                if reader.done:
+                    self._reader_done(reader)
+            return
+        if reader is not None:
             if data is None:
                 # RFC 6455 section 7.1.5: no close frame seen means 1006.
                 self._events.append(CloseConnection(code=CloseReason.ABNORMAL_CLOSURE))
@@ -194,11 +210,14 @@ class WSConnection:
         if events:
             self._events.extend(events)
         if reader.done:
-            if reader.closed:
-                self._transition("receive_close")
-            else:
-                self._violation = ProtocolViolation(reader.violation_code, reader.violation_reason)
-                self._transition("violation")
+            self._reader_done(reader)
+
+    def _reader_done(self, reader: FrameReader) -> None:
+        if reader.closed:
+            self._transition("receive_close")
+        else:
+            self._violation = ProtocolViolation(reader.violation_code, reader.violation_reason)
+            self._transition("violation")
 
     def _receive_handshake(self, data: bytes | bytearray | memoryview | None) -> None:
         if data is None or self._head_done:
@@ -248,10 +267,14 @@ class WSConnection:
 
     def events(self) -> Generator[Event, None, None]:
         """Yield the events received so far, in order."""
-        yield from self.handshake.events()
-        popleft = self._events.popleft
-        while self._events:
-            yield popleft()
+        if self._handshake_events:
+            yield from self.handshake.events()
+            if self._reader is not None:
+                # The handshake is over: it has no more events to give.
+                self._handshake_events = False
+        events = self._events
+        while events:
+            yield events.popleft()
 
     # -- sending ----------------------------------------------------------
 
@@ -282,7 +305,12 @@ class WSConnection:
                 "framer negotiates no WebSocket extensions (API Gateway offers none); "
                 f"got extensions={event.extensions!r}"
             )
-        data = self.handshake.send(event)
+        try:
+            data = self.handshake.send(event)
+        except _WsprotoLocalProtocolError as exc:
+            if isinstance(exc, LocalProtocolError):
+                raise
+            raise LocalProtocolError(str(exc)) from exc
         self._check_open()
         return data
 
