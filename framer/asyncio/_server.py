@@ -157,6 +157,7 @@ async def _run(invocation: Invocation) -> Any:
     """Run one invocation and describe what happened as the router expects."""
     try:
         if invocation.kind is InvocationKind.LAMBDA:
+            assert invocation.handler is not None
             value = await call_handler(
                 invocation.handler,
                 invocation.event,
@@ -308,12 +309,11 @@ class _Protocol(asyncio.Protocol):
                 return
             if event is h11.NEED_DATA or event is h11.PAUSED:
                 return
-            kind = type(event)
-            if kind is h11.Request:
+            if isinstance(event, h11.Request):
                 self.request = event
                 self.body = bytearray()
                 self.body_size = 0
-            elif kind is h11.Data:
+            elif isinstance(event, h11.Data):
                 self.body_size += len(event.data)
                 if self.body_size > self.server.config.max_request_body:
                     self._write(_http.error_response(413, PayloadTooLargeException.error_type, "Request Entity Too Large", keep_alive=False))
@@ -321,9 +321,9 @@ class _Protocol(asyncio.Protocol):
                     return
                 if self.body_size <= MAX_POST_BYTES:
                     self.body += event.data
-            elif kind is h11.EndOfMessage:
+            elif isinstance(event, h11.EndOfMessage):
                 self._dispatch_http(parser)
-            elif kind is h11.ConnectionClosed:
+            elif isinstance(event, h11.ConnectionClosed):
                 self._close_transport()
                 return
 
@@ -671,10 +671,11 @@ class Server:
 
     def stages(self) -> list[str]:
         """Names of the stages this server routes to (best effort, for messages)."""
-        names = getattr(self.router, "stage_names", None)
-        if not callable(names):
-            return sorted(self.only_stages or ())
-        return [n for n in names() if self.only_stages is None or n in self.only_stages]
+        try:
+            names = [s.stage_name for s in self.router.gateway.get_stages(self.router.api_id)]
+        except Exception:  # the API was deleted from the gateway meanwhile
+            return []
+        return [n for n in names if self.only_stages is None or n in self.only_stages]
 
     def resolve_stage(self, path: str) -> Optional[str]:
         """The stage a request target addresses, or None if unknown or not served."""

@@ -1,0 +1,59 @@
+"""``framer serve`` argument handling: errors are one line on stderr, non-zero exit."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from framer.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def one_line_error(capsys: Any) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("framer: error: ")
+    return err[0]
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["serve"], "nothing to serve"),
+        (["serve", "noseparator"], "module:attr"),
+        (["serve", "no_such_module_xyz:app"], "no_such_module_xyz"),
+        (["serve", "framer.demo:no_such_attr"], "no_such_attr"),
+        (["serve", "framer.demo:DEMO_STAGE"], "expected a framer.router.Router"),
+        (["serve", "--demo", "framer.demo:build_demo"], "not both"),
+        (["serve", "--demo", "--stage", "prod"], "stage 'prod' does not exist"),
+        (["serve", "--demo", "--port", "70000"], "--port"),
+        (["serve", "--demo", "--idle-timeout", "0"], "idle_timeout"),
+    ],
+)
+def test_errors_are_one_line(capsys: Any, argv: list[str], fragment: str) -> None:
+    assert main(argv) == 2
+    assert fragment in one_line_error(capsys)
+
+
+def test_busy_port_is_one_line(capsys: Any) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--demo", "--port", str(port)]) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in one_line_error(capsys)
+
+
+def test_console_entry_point_runs_as_module() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "framer.cli", "serve", "--help"],
+        capture_output=True, text=True, timeout=30, cwd=ROOT,
+    )
+    assert result.returncode == 0
+    assert "--demo" in result.stdout and "--log-level" in result.stdout

@@ -1,0 +1,113 @@
+"""Embedding: serve() inside the caller's own event loop, with the caller's own API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from framer.asyncio import Server, ServerConfig, management_api, serve
+
+from .conftest import TIMEOUT, make_router
+
+
+def test_serve_inside_the_callers_loop_with_sync_and_async_handlers() -> None:
+    def shout(event: dict[str, Any], context: Any) -> dict[str, Any]:  # sync: runs in a worker thread
+        assert context.get_remaining_time_in_millis() > 0
+        return {"statusCode": 200, "body": json.loads(event["body"])["text"].upper()}
+
+    async def whoami(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"statusCode": 200, "body": event["requestContext"]["connectionId"]}
+
+    def notify(event: dict[str, Any], context: Any) -> None:  # sync handler using @connections
+        cid = event["requestContext"]["connectionId"]
+        management_api().post_to_connection(ConnectionId=cid, Data=b"pushed")
+
+    router = make_router({"shout": shout, "whoami": whoami, "notify": notify}, two_way=("shout", "whoami"))
+
+    async def main() -> None:
+        async with serve(router, "127.0.0.1", 0) as server:
+            assert isinstance(server, Server)
+            async with connect(server.url("dev"), open_timeout=TIMEOUT) as ws:
+                await ws.send(json.dumps({"action": "shout", "text": "hello"}))
+                assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "HELLO"
+                await ws.send(json.dumps({"action": "whoami"}))
+                cid = await asyncio.wait_for(ws.recv(), TIMEOUT)
+                assert cid in server._live
+                await ws.send(json.dumps({"action": "notify"}))
+                assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "pushed"
+                # Forbidden: no route matches and there is no $default.
+                await ws.send(json.dumps({"action": "nothing"}))
+                forbidden = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+                assert forbidden["message"] == "Forbidden" and forbidden["connectionId"] == cid
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+
+
+def test_handler_errors_and_timeouts_become_error_frames() -> None:
+    async def crash(event: dict[str, Any], context: Any) -> None:
+        raise RuntimeError("boom")
+
+    async def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        await asyncio.sleep(1.0)
+        return {"statusCode": 200, "body": "too late"}
+
+    async def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"statusCode": 200, "body": event["body"]}
+
+    router = make_router(
+        {"crash": crash, "slow": slow, "$default": echo},
+        two_way=("crash", "slow", "$default"),
+        timeout_in_millis=100,
+    )
+
+    async def main() -> None:
+        async with serve(router, "127.0.0.1", 0) as server:
+            async with connect(server.url("dev"), open_timeout=TIMEOUT) as ws:
+                await ws.send(json.dumps({"action": "crash"}))
+                assert json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))["message"] == "Internal server error"
+                started = time.monotonic()
+                await ws.send(json.dumps({"action": "slow"}))
+                reply = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+                assert reply["message"] == "Endpoint request timed out"
+                assert time.monotonic() - started < 0.8
+                # The connection is still open and routes normally.
+                await ws.send("still here")
+                assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "still here"
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+
+
+@pytest.mark.parametrize("status", [401, 403, 500])
+def test_connect_status_refuses_the_handshake(status: int) -> None:
+    async def on_connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"statusCode": status}
+
+    async def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"statusCode": 200}
+
+    router = make_router({"$connect": on_connect, "$default": echo})
+
+    async def main() -> None:
+        async with serve(router, "127.0.0.1", 0) as server:
+            with pytest.raises(InvalidStatus) as info:
+                async with connect(server.url("dev"), open_timeout=TIMEOUT):
+                    pass
+            assert info.value.response.status_code == status
+            assert server._live == {}
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+
+
+def test_config_is_validated() -> None:
+    with pytest.raises(ValueError, match="idle_timeout"):
+        ServerConfig(idle_timeout=0)
+    with pytest.raises(ValueError, match="max_buffer"):
+        ServerConfig(max_buffer=10)
+    with pytest.raises(TypeError, match="Router"):
+        Server(object())

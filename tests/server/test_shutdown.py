@@ -1,0 +1,96 @@
+"""Graceful shutdown: every client gets 1001, $disconnect runs, exit status 0."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websocket  # websocket-client
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from framer.demo import Demo
+
+from .conftest import TIMEOUT, RunningServer, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_cli(*args: str) -> tuple[subprocess.Popen[str], int, list[str]]:
+    """Run ``python -m framer.cli serve ...`` on an ephemeral port; return (process, port, stderr lines)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "framer.cli", "serve", "--port", "0", *args],
+        stderr=subprocess.PIPE, text=True, env=env,
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    port_found = threading.Event()
+    port: list[int] = []
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            match = re.search(r"serving on ws://127\.0\.0\.1:(\d+)/", line)
+            if match and not port:
+                port.append(int(match.group(1)))
+                port_found.set()
+        port_found.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not port_found.wait(15) or not port:
+        proc.kill()
+        raise AssertionError("framer serve did not start: " + "".join(lines))
+    return proc, port[0], lines
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_cli_signal_closes_clients_with_1001_and_exits_0(sig: int) -> None:
+    proc, port, lines = start_cli("--demo")
+    try:
+        first = websocket.create_connection(f"ws://127.0.0.1:{port}/dev", timeout=TIMEOUT)
+        second = connect(f"ws://127.0.0.1:{port}/dev", open_timeout=TIMEOUT).__enter__()
+        first.send("before shutdown")
+        assert first.recv() == "before shutdown"
+        proc.send_signal(sig)
+        frame = first.recv_frame()
+        assert frame.opcode == websocket.ABNF.OPCODE_CLOSE
+        assert int.from_bytes(frame.data[:2], "big") == 1001
+        with pytest.raises(ConnectionClosed) as info:
+            second.recv(timeout=TIMEOUT)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 1001
+        assert proc.wait(timeout=15) == 0
+        first.close()
+        second.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = "".join(lines)
+    assert log.count("route=$disconnect") == 2
+    assert "code=1001" in log
+    assert "Traceback" not in log
+
+
+def test_embedded_shutdown_runs_disconnect_for_every_connection(demo: Demo) -> None:
+    running = RunningServer(demo).__enter__()
+    clients = [connect(running.url(), open_timeout=TIMEOUT).__enter__() for _ in range(3)]
+    try:
+        wait_for(lambda: len(demo.connections) == 3)
+        running.stop()
+        for ws in clients:
+            with pytest.raises(ConnectionClosed) as info:
+                ws.recv(timeout=TIMEOUT)
+            assert info.value.rcvd is not None and info.value.rcvd.code == 1001
+        assert demo.connections == set()  # $disconnect forgot every one before stop() returned
+    finally:
+        for ws in clients:
+            ws.close()
