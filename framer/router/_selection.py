@@ -3,7 +3,7 @@
 Grammar (API Gateway's selection-expression rules, reference §1.2):
 
 - ``$request.body.a.b``: a variable, running to the first character that cannot
-  be part of a path (letters, digits, ``_``, ``-``, ``.``, ``[``, ``]``, quotes);
+  be part of a path (letters, digits (Unicode too), ``_``, ``-``, ``.``, ``[``, ``]``, quotes);
 - ``${request.body.a.b}``: the same variable with explicit braces, so literals may
   follow it directly (``${request.body.version}-beta``);
 - ``\\$``: a literal dollar (``\\$default`` is the static key ``$default``);
@@ -30,8 +30,8 @@ from typing import Any, Union
 from ._compat import record
 from ._errors import BadRequestException
 
-_BARE = re.compile(r"[A-Za-z0-9_.\[\]'\"-]+")
-_STEP = re.compile(r"\.([A-Za-z0-9_$-]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
+_BARE = re.compile(r"[\w.\[\]'\"-]+")
+_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 _SOURCE = "request.body"
 
 
