@@ -24,11 +24,11 @@ from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError as _WsprotoLocalProtocolError
 
 from ._errors import LocalProtocolError, MessageTooBigError, ProtocolViolation, RemoteProtocolError
-from ._impl import FrameReader, serialize_frames
+from ._impl import FrameReader, drain, serialize_frames
 from ._limits import Limits
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Iterator
 
     from wsproto.typing import Headers
 
@@ -265,16 +265,22 @@ class WSConnection:
         if self._reader is None and self.handshake.connection is not None:
             self._open()
 
-    def events(self) -> Generator[Event, None, None]:
-        """Yield the events received so far, in order."""
+    def events(self) -> Iterator[Event]:
+        """Iterate over the events received so far, in order.
+
+        Each event is removed as it is yielded; events left when the caller
+        stops iterating stay for the next call.
+        """
         if self._handshake_events:
-            yield from self.handshake.events()
-            if self._reader is not None:
-                # The handshake is over: it has no more events to give.
-                self._handshake_events = False
-        events = self._events
-        while events:
-            yield events.popleft()
+            return self._events_with_handshake()
+        return drain(self._events)
+
+    def _events_with_handshake(self) -> Generator[Event, None, None]:
+        yield from self.handshake.events()
+        if self._reader is not None:
+            # The handshake is over: it has no more events to give.
+            self._handshake_events = False
+        yield from drain(self._events)
 
     # -- sending ----------------------------------------------------------
 

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import os
 from codecs import utf_8_decode
-from typing import Union
+from collections import deque
+from typing import Iterator, Union
 
 from wsproto.events import BytesMessage, CloseConnection, Event, Ping, Pong, TextMessage
 from wsproto.frame_protocol import CloseReason
 
 __all__ = [
     "FrameReader",
+    "drain",
     "mask",
     "serialize_frames",
 ]
@@ -430,3 +432,13 @@ def serialize_frames(
         opcode = OP_CONTINUATION
         start = end
     return b"".join(pieces)
+
+
+def drain(queue: deque[Event]) -> Iterator[Event]:
+    """Iterate over ``queue``, removing each event as it is yielded.
+
+    Events left when the caller stops iterating stay queued.
+    """
+    popleft = queue.popleft
+    while queue:
+        yield popleft()

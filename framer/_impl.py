@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["FrameReader", "implementation", "mask", "serialize_frames"]
+__all__ = ["FrameReader", "drain", "implementation", "mask", "serialize_frames"]
 
 _TRUE = {"1", "true", "yes"}
 
@@ -19,14 +19,14 @@ def _forced_pure() -> bool:
 
 implementation: str
 if _forced_pure():
-    from ._fast_py import FrameReader, mask, serialize_frames
+    from ._fast_py import FrameReader, drain, mask, serialize_frames
 
     implementation = "pure"
 else:
     try:
-        from ._fast import FrameReader, mask, serialize_frames  # type: ignore[no-redef]
+        from ._fast import FrameReader, drain, mask, serialize_frames  # type: ignore[no-redef]
     except ImportError:
-        from ._fast_py import FrameReader, mask, serialize_frames
+        from ._fast_py import FrameReader, drain, mask, serialize_frames
 
         implementation = "pure"
     else:

@@ -53,7 +53,7 @@ from framer.router import (
 
 from . import _http
 from ._engine import MAX_MESSAGE_BYTES, new_server_connection
-from ._invoke import call_handler
+from ._invoke import call_handler, is_async_callable
 from ._management import (
     MAX_POST_BYTES,
     BadRequestException,
@@ -191,6 +191,36 @@ class _StageNotServed:
     headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
     body: bytes = b'{"message":"Forbidden"}'
     reason: str = "stage not served by this server"
+
+
+async def _finish(coro: Any, yielded: Any) -> Any:
+    """Finish a coroutine that was started by hand and suspended on *yielded*.
+
+    Does what ``asyncio.Task`` would have done: wait for the future the
+    coroutine yielded, resume it, repeat; cancellation is thrown into it.
+    """
+    while True:
+        try:
+            if yielded is None:
+                await asyncio.sleep(0)
+            else:
+                try:
+                    await yielded
+                except asyncio.CancelledError:
+                    if not yielded.cancelled():
+                        raise
+                except Exception:
+                    pass  # the coroutine reads the future's exception itself
+        except asyncio.CancelledError as cancel:
+            try:
+                yielded = coro.throw(cancel)
+            except StopIteration as stop:
+                return stop.value
+            continue
+        try:
+            yielded = coro.send(None)
+        except StopIteration as stop:
+            return stop.value
 
 
 # Connection protocol states.  HTTP: reading request heads (plain HTTP or an
@@ -505,21 +535,49 @@ class _Protocol(asyncio.Protocol):
             self._on_text(text)
 
     def _on_text(self, text: str) -> None:
-        self.last_active = self.server.loop.time()
+        server = self.server
+        self.last_active = server.loop.time()
         started = time.perf_counter()
         step = self.conn.receive_text(text, now_ms=_now_ms())
-        if type(step) is Reply:
-            self._deliver(step, started)
-        else:
-            self.server._spawn(self._message(step, started))
+        # Run coroutine handlers eagerly: one that finishes without awaiting
+        # (an echo, a lookup) costs no task and no extra loop iteration.
+        while type(step) is Invoke:
+            invocation = step.invocation
+            if invocation.kind is not InvocationKind.LAMBDA or not is_async_callable(invocation.handler):
+                server._spawn(self._message(step, started))
+                return
+            token = _current.set(server)
+            try:
+                coro = invocation.handler(invocation.event, invocation.context)
+                yielded = coro.send(None)
+            except StopIteration as stop:
+                step = step.resume(Returned(value=stop.value))
+                continue
+            except Exception as exc:
+                step = step.resume(Raised(error=exc))
+                continue
+            finally:
+                _current.reset(token)
+            server._spawn(self._message_suspended(step, coro, yielded, started))
+            return
+        self._deliver(step, started)
 
     async def _message(self, step: Any, started: float) -> None:
-        token = _current.set(self.server)
+        _current.set(self.server)  # this task runs in its own copy of the context
+        self._deliver(await _drive(step), started)
+
+    async def _message_suspended(self, step: Any, coro: Any, yielded: Any, started: float) -> None:
+        _current.set(self.server)
         try:
-            final = await _drive(step)
-        finally:
-            _current.reset(token)
-        self._deliver(final, started)
+            value = await asyncio.wait_for(_finish(coro, yielded), step.invocation.timeout_s)
+            outcome: Any = Returned(value=value)
+        except asyncio.TimeoutError:
+            outcome = TimedOut()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            outcome = Raised(error=exc)
+        self._deliver(await _drive(step.resume(outcome)), started)
 
     def _deliver(self, reply: Reply, started: float) -> None:
         if self.state == _OPEN and reply.frames:
