@@ -24,5 +24,5 @@ the text API Gateway's REST 429 responses carry."""
 def error_frame(message: str, *, connection_id: str, request_id: str) -> str:
     """The text of an API Gateway in-band error frame."""
     return (f'{{"message": {json.dumps(message)}, '
-            f'"connectionId": {json.dumps(connection_id)}, '
+            f'"connectionId":{json.dumps(connection_id)}, '
             f'"requestId":{json.dumps(request_id)}}}')
