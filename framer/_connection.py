@@ -24,7 +24,8 @@ from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError as _WsprotoLocalProtocolError
 
 from ._errors import LocalProtocolError, MessageTooBigError, ProtocolViolation, RemoteProtocolError
-from ._impl import FrameReader, drain, serialize_frames
+from ._impl import FrameReader, drain, load, serialize_frames
+from ._impl import implementation as _implementation
 from ._limits import Limits
 
 if TYPE_CHECKING:
@@ -107,7 +108,16 @@ class WSConnection:
       none.
     """
 
-    def __init__(self, connection_type: ConnectionType, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        connection_type: ConnectionType,
+        limits: Limits | None = None,
+        *,
+        implementation: str | None = None,
+    ) -> None:
+        """``implementation`` ("compiled" or "pure") picks the hot path for this
+        connection only, e.g. to compare the two in one process; by default it
+        is :data:`framer.implementation`."""
         if not isinstance(connection_type, ConnectionType):
             raise TypeError(
                 f"connection_type must be a framer.ConnectionType, got {connection_type!r}"
@@ -118,6 +128,15 @@ class WSConnection:
             raise TypeError(f"limits must be a framer.Limits, got {limits!r}")
         self.client = connection_type is ConnectionType.CLIENT
         self.limits = limits
+        if implementation is None:
+            self._reader_type, self._drain, self._serialize = FrameReader, drain, serialize_frames
+            self.implementation = _implementation
+        else:
+            module = load(implementation)
+            self._reader_type = module.FrameReader
+            self._drain = module.drain
+            self._serialize = module.serialize_frames
+            self.implementation = implementation
         self.handshake = H11Handshake(connection_type)
         self._head = bytearray()  # handshake bytes before the end of the HTTP head
         self._after_head = b""  # bytes after the head, before the upgrade completes
@@ -163,7 +182,7 @@ class WSConnection:
     def _open(self) -> None:
         """The handshake completed: frames from here on."""
         limits = self.limits
-        self._reader = FrameReader(
+        self._reader = self._reader_type(
             self.client, limits.max_frame_size, limits.max_message_size, limits.allow_binary
         )
         self._state = _OPEN
@@ -273,14 +292,14 @@ class WSConnection:
         """
         if self._handshake_events:
             return self._events_with_handshake()
-        return drain(self._events)
+        return self._drain(self._events)
 
     def _events_with_handshake(self) -> Generator[Event, None, None]:
         yield from self.handshake.events()
         if self._reader is not None:
             # The handshake is over: it has no more events to give.
             self._handshake_events = False
-        yield from drain(self._events)
+        yield from self._drain(self._events)
 
     # -- sending ----------------------------------------------------------
 
@@ -302,7 +321,7 @@ class WSConnection:
                     f"the 125-byte control frame limit (RFC 6455 section 5.5)"
                 )
             opcode = _OP_PING if isinstance(event, Ping) else _OP_PONG
-            return serialize_frames(opcode, payload, True, _MAX_CONTROL_PAYLOAD, self.client)
+            return self._serialize(opcode, payload, True, _MAX_CONTROL_PAYLOAD, self.client)
         raise LocalProtocolError(f"Event {event} cannot be sent in state {self._state}.")
 
     def _send_handshake(self, event: Event) -> bytes:
@@ -351,7 +370,7 @@ class WSConnection:
         if size > limit:
             raise MessageTooBigError(size, limit)
         finished = event.message_finished
-        data = serialize_frames(
+        data = self._serialize(
             wire_opcode, payload, finished, self.limits.max_frame_size, self.client
         )
         if finished:
@@ -380,7 +399,7 @@ class WSConnection:
             if reason:
                 payload += _truncate_utf8(reason.encode("utf-8"), _MAX_CONTROL_PAYLOAD - 2)
         self._transition("send_close")
-        return serialize_frames(_OP_CLOSE, payload, True, _MAX_CONTROL_PAYLOAD, self.client)
+        return self._serialize(_OP_CLOSE, payload, True, _MAX_CONTROL_PAYLOAD, self.client)
 
     def __repr__(self) -> str:
         role = "client" if self.client else "server"

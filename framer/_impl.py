@@ -2,19 +2,41 @@
 
 ``FRAMER_NO_EXTENSIONS`` set to 1, true or yes (any case) forces the pure
 twin; anything else (including "0") leaves the choice to what is installed.
+:func:`load` gives either twin by name, for code that wants both in one
+process (parity tests, benchmarks).
 """
 
 from __future__ import annotations
 
 import os
+from types import ModuleType
 
-__all__ = ["FrameReader", "drain", "implementation", "mask", "serialize_frames"]
+__all__ = ["FrameReader", "drain", "implementation", "load", "mask", "serialize_frames"]
 
 _TRUE = {"1", "true", "yes"}
 
 
 def _forced_pure() -> bool:
     return os.environ.get("FRAMER_NO_EXTENSIONS", "").strip().lower() in _TRUE
+
+
+def load(name: str) -> ModuleType:
+    """Return the hot-path module called ``name``: "compiled" or "pure"."""
+    if name == "pure":
+        from . import _fast_py
+
+        return _fast_py
+    if name == "compiled":
+        try:
+            from . import _fast  # type: ignore[attr-defined]
+        except ImportError as exc:
+            raise ImportError(
+                "framer's compiled extension framer._fast is not built; "
+                "reinstall with a C compiler and Cython available "
+                "(FRAMER_BUILD_EXTENSION=yes makes a failed build an error)"
+            ) from exc
+        return _fast  # type: ignore[no-any-return]
+    raise ValueError(f"implementation must be 'compiled' or 'pure', got {name!r}")
 
 
 implementation: str
