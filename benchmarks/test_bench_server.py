@@ -53,8 +53,9 @@ asyncio.run(main())
 """
 
 WEBSOCKETS_SERVER = """
-import asyncio
+import asyncio, logging
 from websockets.asyncio.server import serve
+logging.disable(logging.CRITICAL)
 async def echo(ws):
     async for message in ws:
         await ws.send(message)

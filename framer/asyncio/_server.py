@@ -202,16 +202,13 @@ async def _finish(coro: Any, yielded: Any) -> Any:
     while True:
         try:
             if yielded is None:
-                await asyncio.sleep(0)
+                await asyncio.sleep(0)  # a bare ``yield``: give the loop one turn
             else:
-                try:
-                    await yielded
-                except asyncio.CancelledError:
-                    if not yielded.cancelled():
-                        raise
-                except Exception:
-                    pass  # the coroutine reads the future's exception itself
+                await asyncio.wait((yielded,))  # never raises the future's own error
         except asyncio.CancelledError as cancel:
+            # We were cancelled (timeout): cancel what it waits for, tell it.
+            if yielded is not None:
+                yielded.cancel()
             try:
                 yielded = coro.throw(cancel)
             except StopIteration as stop:

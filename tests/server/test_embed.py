@@ -28,7 +28,14 @@ def test_serve_inside_the_callers_loop_with_sync_and_async_handlers() -> None:
         cid = event["requestContext"]["connectionId"]
         management_api().post_to_connection(ConnectionId=cid, Data=b"pushed")
 
-    router = make_router({"shout": shout, "whoami": whoami, "notify": notify}, two_way=("shout", "whoami"))
+    async def later(event: dict[str, Any], context: Any) -> dict[str, Any]:  # suspends, then answers
+        await asyncio.sleep(0.01)
+        management_api().post_to_connection(ConnectionId=event["requestContext"]["connectionId"], Data=b"first")
+        return {"statusCode": 200, "body": "second"}
+
+    router = make_router(
+        {"shout": shout, "whoami": whoami, "notify": notify, "later": later}, two_way=("shout", "whoami", "later")
+    )
 
     async def main() -> None:
         async with serve(router, "127.0.0.1", 0) as server:
@@ -41,6 +48,9 @@ def test_serve_inside_the_callers_loop_with_sync_and_async_handlers() -> None:
                 assert cid in server._live
                 await ws.send(json.dumps({"action": "notify"}))
                 assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "pushed"
+                await ws.send(json.dumps({"action": "later"}))
+                assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "first"
+                assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "second"
                 # Forbidden: no route matches and there is no $default.
                 await ws.send(json.dumps({"action": "nothing"}))
                 forbidden = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
