@@ -382,11 +382,14 @@ def test_custom_route_by_body(world: World) -> None:
 def test_non_json_and_unmatched_go_to_default(world: World) -> None:
     world.route("join")
     world.route("$default")
+    world.route("$connect")
+    world.route("$disconnect")
     conn = open_conn(world, world.deploy())
     assert drive(conn.receive_text("plain text", now_ms=NOW_MS)).route_key == "$default"
     assert drive(conn.receive_text('{"action": "zzz"}', now_ms=NOW_MS)).route_key == "$default"
-    assert drive(conn.receive_text('{"action": "$connect"}',
-                                   now_ms=NOW_MS)).route_key == "$default"
+    for key in ("$connect", "$disconnect"):
+        text = json.dumps({"action": key})
+        assert drive(conn.receive_text(text, now_ms=NOW_MS)).route_key == "$default"
 
 
 def test_no_match_and_no_default_is_forbidden_frame(world: World) -> None:
