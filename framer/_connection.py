@@ -24,7 +24,7 @@ from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError as _WsprotoLocalProtocolError
 
 from ._errors import LocalProtocolError, MessageTooBigError, ProtocolViolation, RemoteProtocolError
-from ._impl import FrameReader, drain, load, serialize_frames
+from ._impl import FrameReader, drain, load, serialize_frames, serialize_text
 from ._impl import implementation as _implementation
 from ._limits import Limits
 
@@ -129,13 +129,15 @@ class WSConnection:
         self.client = connection_type is ConnectionType.CLIENT
         self.limits = limits
         if implementation is None:
-            self._reader_type, self._drain, self._serialize = FrameReader, drain, serialize_frames
+            self._reader_type, self._drain = FrameReader, drain
+            self._serialize, self._serialize_text = serialize_frames, serialize_text
             self.implementation = _implementation
         else:
             module = load(implementation)
             self._reader_type = module.FrameReader
             self._drain = module.drain
             self._serialize = module.serialize_frames
+            self._serialize_text = module.serialize_text
             self.implementation = implementation
         self.handshake = H11Handshake(connection_type)
         self._head = bytearray()  # handshake bytes before the end of the HTTP head
@@ -305,6 +307,16 @@ class WSConnection:
 
     def send(self, event: Event) -> bytes:
         """Return the bytes that carry ``event`` to the peer."""
+        if type(event) is TextMessage and self._state is _OPEN and not self._out_opcode:
+            # The hot path: a whole text message, framed in one call.
+            data = event.data
+            if event.message_finished and type(data) is str and self._reader is not None:
+                limits = self.limits
+                frames = self._serialize_text(
+                    data, limits.max_frame_size, limits.max_message_size, self.client
+                )
+                if frames is not None:
+                    return frames  # type: ignore[no-any-return]
         if self._reader is None:
             return self._send_handshake(event)
         if isinstance(event, Message):

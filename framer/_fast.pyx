@@ -38,6 +38,7 @@ from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessag
 from wsproto.frame_protocol import CloseReason
 
 cdef extern from "Python.h":
+    const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
     int _PyBytes_Resize(PyObject** bytes, Py_ssize_t newsize) except -1
     int PyObject_GenericSetDict(object o, object value, void* context) except -1
     dict PyDict_Copy(object)
@@ -644,14 +645,9 @@ cdef inline Py_ssize_t _write_header(unsigned char* out, int opcode, bint fin,
     return 10
 
 
-def serialize_frames(int opcode, payload, bint fin, Py_ssize_t max_frame_size, bint client):
-    """Serialize a message (or a piece of one) as frames of at most ``max_frame_size``.
-
-    See ``framer._fast_py.serialize_frames``.  Everything goes into one
-    ``bytes``: each payload byte is copied (or masked) once.
-    """
-    cdef Py_buffer view
-    cdef Py_ssize_t n
+cdef object _build(int opcode, const unsigned char* src, Py_ssize_t n, bint fin,
+                   Py_ssize_t max_frame_size, bint client):
+    """Frames for ``src[:n]`` in one new ``bytes``: each payload byte copied (or masked) once."""
     cdef Py_ssize_t limit
     cdef Py_ssize_t count
     cdef Py_ssize_t total
@@ -659,47 +655,71 @@ def serialize_frames(int opcode, payload, bint fin, Py_ssize_t max_frame_size, b
     cdef Py_ssize_t chunk
     cdef Py_ssize_t k
     cdef unsigned char* out
-    cdef const unsigned char* src
     cdef const unsigned char* keys = NULL
     cdef bytes key_bytes
     cdef object result
     cdef bint last
     if max_frame_size < 1:
         raise ValueError("max_frame_size must be at least 1")
+    limit = max_frame_size if max_frame_size < n else (n if n > 0 else 1)
+    count = 1 if n == 0 else (n + limit - 1) // limit
+    total = n
+    start = 0
+    for k in range(count):
+        chunk = limit if n - start > limit else n - start
+        total += _header_size(chunk, client)
+        start += chunk
+    if client:
+        key_bytes = _urandom(4 * count)
+        keys = <const unsigned char*>PyBytes_AS_STRING(key_bytes)
+    result = PyBytes_FromStringAndSize(NULL, total)
+    out = <unsigned char*>PyBytes_AS_STRING(result)
+    start = 0
+    for k in range(count):
+        chunk = limit if n - start > limit else n - start
+        last = k == count - 1
+        out += _write_header(out, opcode, fin and last, chunk, client)
+        if client:
+            memcpy(out, keys + 4 * k, 4)
+            out += 4
+            framer_xor(out, src + start, chunk, keys + 4 * k)
+        else:
+            memcpy(out, src + start, chunk)
+        out += chunk
+        start += chunk
+        opcode = OP_CONTINUATION
+    return result
+
+
+def serialize_frames(int opcode, payload, bint fin, Py_ssize_t max_frame_size, bint client):
+    """Serialize a message (or a piece of one) as frames of at most ``max_frame_size``.
+
+    See ``framer._fast_py.serialize_frames``.
+    """
+    cdef Py_buffer view
+    if type(payload) is bytes:
+        return _build(opcode, <const unsigned char*>PyBytes_AS_STRING(payload),
+                      PyBytes_GET_SIZE(payload), fin, max_frame_size, client)
     PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE)
     try:
-        n = view.len
-        src = <const unsigned char*>view.buf
-        limit = max_frame_size if max_frame_size < n else (n if n > 0 else 1)
-        count = 1 if n == 0 else (n + limit - 1) // limit
-        total = n
-        start = 0
-        for k in range(count):
-            chunk = limit if n - start > limit else n - start
-            total += _header_size(chunk, client)
-            start += chunk
-        if client:
-            key_bytes = _urandom(4 * count)
-            keys = <const unsigned char*>PyBytes_AS_STRING(key_bytes)
-        result = PyBytes_FromStringAndSize(NULL, total)
-        out = <unsigned char*>PyBytes_AS_STRING(result)
-        start = 0
-        for k in range(count):
-            chunk = limit if n - start > limit else n - start
-            last = k == count - 1
-            out += _write_header(out, opcode, fin and last, chunk, client)
-            if client:
-                memcpy(out, keys + 4 * k, 4)
-                out += 4
-                framer_xor(out, src + start, chunk, keys + 4 * k)
-            else:
-                memcpy(out, src + start, chunk)
-            out += chunk
-            start += chunk
-            opcode = OP_CONTINUATION
+        return _build(opcode, <const unsigned char*>view.buf, view.len, fin,
+                      max_frame_size, client)
     finally:
         PyBuffer_Release(&view)
-    return result
+
+
+def serialize_text(str text, Py_ssize_t max_frame_size, Py_ssize_t max_message_size,
+                   bint client):
+    """Frames of one whole text message, or None if its UTF-8 exceeds ``max_message_size``.
+
+    See ``framer._fast_py.serialize_text``.  ASCII text is framed straight
+    from the ``str``'s own storage: no encoded copy is made.
+    """
+    cdef Py_ssize_t n
+    cdef const char* utf8 = PyUnicode_AsUTF8AndSize(text, &n)
+    if n > max_message_size:
+        return None
+    return _build(OP_TEXT, <const unsigned char*>utf8, n, True, max_frame_size, client)
 
 
 cdef class _Drain:

@@ -33,6 +33,7 @@ __all__ = [
     "drain",
     "mask",
     "serialize_frames",
+    "serialize_text",
 ]
 
 Buffer = Union[bytes, bytearray, memoryview]
@@ -432,6 +433,16 @@ def serialize_frames(
         opcode = OP_CONTINUATION
         start = end
     return b"".join(pieces)
+
+
+def serialize_text(
+    text: str, max_frame_size: int, max_message_size: int, client: bool
+) -> bytes | None:
+    """Frames of one whole text message, or None if its UTF-8 exceeds ``max_message_size``."""
+    payload = text.encode("utf-8")
+    if len(payload) > max_message_size:
+        return None
+    return serialize_frames(OP_TEXT, payload, True, max_frame_size, client)
 
 
 def drain(queue: deque[Event]) -> Iterator[Event]:
