@@ -540,12 +540,13 @@ class _Protocol(asyncio.Protocol):
         # (an echo, a lookup) costs no task and no extra loop iteration.
         while type(step) is Invoke:
             invocation = step.invocation
-            if invocation.kind is not InvocationKind.LAMBDA or not is_async_callable(invocation.handler):
+            handler = invocation.handler
+            if handler is None or invocation.kind is not InvocationKind.LAMBDA or not is_async_callable(handler):
                 server._spawn(self._message(step, started))
                 return
             token = _current.set(server)
             try:
-                coro = invocation.handler(invocation.event, invocation.context)
+                coro = handler(invocation.event, invocation.context)
                 yielded = coro.send(None)
             except StopIteration as stop:
                 step = step.resume(Returned(value=stop.value))
