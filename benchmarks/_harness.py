@@ -9,9 +9,13 @@ output, framer's included.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import functools
+import logging
 import os
 import random
+import socket
 import struct
 from dataclasses import dataclass
 from types import ModuleType
@@ -246,3 +250,163 @@ def check_sent(peer: str, work: Workload, wire: bytes, max_frame: int) -> None:
             got.append(data.decode("utf-8") if opcode == OP_TEXT else data)
     assert not parts, f"{peer}: the last message is unfinished"
     check_messages(peer, work, got)
+
+
+# -- peers brought to the open state (in-memory handshakes) -------------------------
+
+
+def open_framer(impl: str, text: bool) -> Any:
+    """A framer server connection in the OPEN state, after a real in-memory handshake."""
+    from framer import AcceptConnection, ConnectionState, ConnectionType, Limits, Request, WSConnection
+
+    limits = Limits.api_gateway() if text else Limits.general(32768, MESSAGE_SIZE)
+    client = WSConnection(ConnectionType.CLIENT, limits=limits, implementation=impl)
+    server = WSConnection(ConnectionType.SERVER, limits=limits, implementation=impl)
+    server.receive_data(client.send(Request(host="localhost", target="/")))
+    for _ in server.events():
+        pass
+    client.receive_data(server.send(AcceptConnection()))
+    for _ in client.events():
+        pass
+    assert server.state is ConnectionState.OPEN
+    return server
+
+
+
+def open_wsproto() -> Any:
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.connection import ConnectionState
+    from wsproto.events import AcceptConnection, Request
+
+    client = WSConnection(ConnectionType.CLIENT)
+    server = WSConnection(ConnectionType.SERVER)
+    server.receive_data(client.send(Request(host="localhost", target="/")))
+    for _ in server.events():
+        pass
+    client.receive_data(server.send(AcceptConnection()))
+    assert server.state is ConnectionState.OPEN
+    return server
+
+
+
+def open_websockets() -> Any:
+    from websockets.client import ClientProtocol
+    from websockets.protocol import State
+    from websockets.server import ServerProtocol
+    from websockets.uri import parse_uri
+
+    client = ClientProtocol(parse_uri("ws://localhost/"), max_size=MESSAGE_SIZE)
+    server = ServerProtocol(max_size=MESSAGE_SIZE)
+    client.send_request(client.connect())
+    for data in client.data_to_send():
+        server.receive_data(data)
+    (request,) = server.events_received()
+    server.send_response(server.accept(request))
+    for data in server.data_to_send():
+        client.receive_data(data)
+    assert server.state is State.OPEN
+    return server
+
+
+
+class FlowControl:
+    """What aiohttp's queue calls on its protocol; it never pauses at our sizes."""
+
+    _reading_paused = False
+
+    def pause_reading(self) -> None:
+        self._reading_paused = True
+
+    def resume_reading(self) -> None:
+        self._reading_paused = False
+
+
+@functools.lru_cache(maxsize=1)
+def idle_loop() -> asyncio.AbstractEventLoop:
+    """An event loop that is never run: aiohttp's queue and picows want one."""
+    return asyncio.new_event_loop()
+
+
+def open_aiohttp() -> tuple[Any, Any]:
+    from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
+
+    queue = WebSocketDataQueue(FlowControl(), 2**30, loop=idle_loop())
+    # aiohttp's limit is exclusive: a message of exactly max_msg_size fails.
+    reader = WebSocketReader(queue, MESSAGE_SIZE + 1, False, True)
+    return reader, queue._buffer
+
+
+
+@functools.lru_cache(maxsize=1)
+def _tcp_socket() -> socket.socket:
+    """picows sets TCP options on its transport's socket; it is never connected."""
+    return socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+
+
+class FakeTransport:
+    """The asyncio transport picows writes to: it keeps what it is given.
+
+    ``get_write_buffer_size`` is never 0, so picows does not try its direct
+    ``send()`` on the socket and hands every write to the transport.  With
+    ``copy`` the views given to ``writelines`` are copied (to check them);
+    without, they are kept as they are, as a writev to a socket that accepts
+    everything would leave them.
+    """
+
+    def __init__(self, copy: bool = False) -> None:
+        self.out: list[Any] = []
+        self.write = self.out.append
+        self.writelines = self._copy_lines if copy else self.out.extend
+
+    def _copy_lines(self, buffers: list[Any]) -> None:
+        self.out.append(b"".join(buffers))
+
+    def get_write_buffer_size(self) -> int:
+        return 1
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "socket":
+            return _tcp_socket()
+        if name in ("peername", "sockname"):
+            return ("127.0.0.1", 8080)
+        return default
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+
+def open_picows(listener: Any = None, copy: bool = False) -> tuple[Any, FakeTransport]:
+    """A picows server protocol after its handshake, over a fake transport."""
+    from picows import WSAutoPingStrategy, WSListener
+    from picows.picows import WSProtocol
+
+    if listener is None:
+        listener = WSListener()
+
+    async def make() -> Any:  # WSProtocol wants a running loop when it is made
+        return WSProtocol(
+            None, None, False, lambda request: listener, logging.getLogger("bench.picows"),
+            True, None, False, 10.0, 10.0, WSAutoPingStrategy.PING_WHEN_IDLE, True,
+            MESSAGE_SIZE, None, 16 * 1024,
+        )
+
+    proto = idle_loop().run_until_complete(make())
+    transport = FakeTransport(copy)
+    proto.connection_made(transport)
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    buffer = proto.get_buffer(-1)
+    buffer[: len(request)] = request
+    proto.buffer_updated(len(request))
+    assert transport.out and bytes(transport.out[0]).startswith(b"HTTP/1.1 101"), transport.out
+    transport.out.clear()
+    return proto, transport
+
+

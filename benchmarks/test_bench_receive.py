@@ -31,39 +31,27 @@ byte-identical, ``str`` for text.
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import functools
-import logging
-import os
-import socket
 from typing import Any, Callable
 
 import pytest
-from _harness import MESSAGE_SIZE, PEERS, Workload, check_messages, need, workload
+from _harness import (
+    PEERS,
+    Workload,
+    check_messages,
+    need,
+    open_aiohttp,
+    open_framer,
+    open_picows,
+    open_websockets,
+    open_wsproto,
+    workload,
+)
 
 Setup = Callable[[], tuple[Any, ...]]
 Driver = tuple[Setup, Callable[..., list[Any]]]
 
 
 # -- framer -------------------------------------------------------------------
-
-
-def open_framer(impl: str, text: bool) -> Any:
-    """A framer server connection in the OPEN state, after a real in-memory handshake."""
-    from framer import AcceptConnection, ConnectionState, ConnectionType, Limits, Request, WSConnection
-
-    limits = Limits.api_gateway() if text else Limits.general(32768, MESSAGE_SIZE)
-    client = WSConnection(ConnectionType.CLIENT, limits=limits, implementation=impl)
-    server = WSConnection(ConnectionType.SERVER, limits=limits, implementation=impl)
-    server.receive_data(client.send(Request(host="localhost", target="/")))
-    for _ in server.events():
-        pass
-    client.receive_data(server.send(AcceptConnection()))
-    for _ in client.events():
-        pass
-    assert server.state is ConnectionState.OPEN
-    return server
 
 
 def feed_framer(conn: Any, chunks: list[bytes]) -> list[Any]:
@@ -84,21 +72,6 @@ def framer_driver(peer: str, work: Workload) -> Driver:
 
 
 # -- wsproto --------------------------------------------------------------------
-
-
-def open_wsproto() -> Any:
-    from wsproto import ConnectionType, WSConnection
-    from wsproto.connection import ConnectionState
-    from wsproto.events import AcceptConnection, Request
-
-    client = WSConnection(ConnectionType.CLIENT)
-    server = WSConnection(ConnectionType.SERVER)
-    server.receive_data(client.send(Request(host="localhost", target="/")))
-    for _ in server.events():
-        pass
-    client.receive_data(server.send(AcceptConnection()))
-    assert server.state is ConnectionState.OPEN
-    return server
 
 
 def feed_wsproto(conn: Any, chunks: list[bytes]) -> list[Any]:
@@ -125,25 +98,6 @@ def wsproto_driver(peer: str, work: Workload) -> Driver:
 
 
 # -- websockets -------------------------------------------------------------------
-
-
-def open_websockets() -> Any:
-    from websockets.client import ClientProtocol
-    from websockets.protocol import State
-    from websockets.server import ServerProtocol
-    from websockets.uri import parse_uri
-
-    client = ClientProtocol(parse_uri("ws://localhost/"), max_size=MESSAGE_SIZE)
-    server = ServerProtocol(max_size=MESSAGE_SIZE)
-    client.send_request(client.connect())
-    for data in client.data_to_send():
-        server.receive_data(data)
-    (request,) = server.events_received()
-    server.send_response(server.accept(request))
-    for data in server.data_to_send():
-        client.receive_data(data)
-    assert server.state is State.OPEN
-    return server
 
 
 def feed_websockets(proto: Any, chunks: list[bytes]) -> list[Any]:
@@ -179,33 +133,6 @@ def websockets_driver(peer: str, work: Workload) -> Driver:
 # -- aiohttp ------------------------------------------------------------------------
 
 
-class _FlowControl:
-    """What aiohttp's queue calls on its protocol; it never pauses at our sizes."""
-
-    _reading_paused = False
-
-    def pause_reading(self) -> None:
-        self._reading_paused = True
-
-    def resume_reading(self) -> None:
-        self._reading_paused = False
-
-
-@functools.lru_cache(maxsize=1)
-def idle_loop() -> asyncio.AbstractEventLoop:
-    """An event loop that is never run: aiohttp's queue and picows want one."""
-    return asyncio.new_event_loop()
-
-
-def open_aiohttp() -> tuple[Any, Any]:
-    from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
-
-    queue = WebSocketDataQueue(_FlowControl(), 2**30, loop=idle_loop())
-    # aiohttp's limit is exclusive: a message of exactly max_msg_size fails.
-    reader = WebSocketReader(queue, MESSAGE_SIZE + 1, False, True)
-    return reader, queue._buffer
-
-
 def feed_aiohttp(reader: Any, queued: Any, chunks: list[bytes]) -> list[Any]:
     out: list[Any] = []
     append = out.append
@@ -223,47 +150,6 @@ def aiohttp_driver(peer: str, work: Workload) -> Driver:
 
 
 # -- picows -------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def _tcp_socket() -> socket.socket:
-    """picows sets TCP options on its transport's socket; it is never connected."""
-    return socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-
-
-class FakeTransport:
-    """The asyncio transport picows writes to: it keeps what it is given.
-
-    ``get_write_buffer_size`` is never 0, so picows does not try its direct
-    ``send()`` on the socket and hands every write to the transport.  With
-    ``copy`` the views given to ``writelines`` are copied (to check them);
-    without, they are kept as they are, as a writev to a socket that accepts
-    everything would leave them.
-    """
-
-    def __init__(self, copy: bool = False) -> None:
-        self.out: list[Any] = []
-        self.write = self.out.append
-        self.writelines = self._copy_lines if copy else self.out.extend
-
-    def _copy_lines(self, buffers: list[Any]) -> None:
-        self.out.append(b"".join(buffers))
-
-    def get_write_buffer_size(self) -> int:
-        return 1
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        if name == "socket":
-            return _tcp_socket()
-        if name in ("peername", "sockname"):
-            return ("127.0.0.1", 8080)
-        return default
-
-    def is_closing(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
 
 
 def picows_listener_class() -> Any:
@@ -298,34 +184,6 @@ def picows_listener_class() -> Any:
     return Collector
 
 
-def open_picows(copy: bool = False) -> tuple[Any, Any, FakeTransport]:
-    """A picows server protocol after its handshake, over a fake transport."""
-    from picows import WSAutoPingStrategy
-    from picows.picows import WSProtocol
-
-    listener = picows_listener_class()()
-
-    async def make() -> Any:  # WSProtocol wants a running loop when it is made
-        return WSProtocol(
-            None, None, False, lambda request: listener, logging.getLogger("bench.picows"),
-            True, None, False, 10.0, 10.0, WSAutoPingStrategy.PING_WHEN_IDLE, True,
-            MESSAGE_SIZE, None, 16 * 1024,
-        )
-
-    proto = idle_loop().run_until_complete(make())
-    transport = FakeTransport(copy)
-    proto.connection_made(transport)
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
-    feed_picows(proto, listener, [request])
-    assert transport.out and bytes(transport.out[0]).startswith(b"HTTP/1.1 101"), transport.out
-    transport.out.clear()
-    return proto, listener, transport
-
-
 def feed_picows(proto: Any, listener: Any, chunks: list[bytes]) -> list[Any]:
     get_buffer = proto.get_buffer
     updated = proto.buffer_updated
@@ -348,7 +206,13 @@ def feed_picows(proto: Any, listener: Any, chunks: list[bytes]) -> list[Any]:
 
 
 def picows_driver(peer: str, work: Workload) -> Driver:
-    return (lambda: open_picows()[:2]), feed_picows
+    collector = picows_listener_class()
+
+    def setup() -> tuple[Any, Any]:
+        listener = collector()
+        return open_picows(listener)[0], listener
+
+    return setup, feed_picows
 
 
 DRIVERS: dict[str, Callable[[str, Workload], Driver]] = {
