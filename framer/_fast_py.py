@@ -147,6 +147,9 @@ class FrameReader:
         self._msg_opcode = 0
         self._msg_size = 0
         self._parts: list = []
+        # Payload bytes behind ``_parts`` (text parts are str, whose len()
+        # counts characters): kept as a count so ``buffered`` is O(1).
+        self._held = 0
         self._utf8_tail = b""
         # Control frame payload collected so far (at most 125 bytes).
         self._control = b""
@@ -158,10 +161,7 @@ class FrameReader:
     @property
     def buffered(self) -> int:
         """Bytes held between feeds: message so far, header, UTF-8 tail."""
-        held = len(self._head) + len(self._utf8_tail) + len(self._control)
-        for part in self._parts:
-            held += len(part)
-        return held
+        return self._held + len(self._head) + len(self._utf8_tail) + len(self._control)
 
     def feed(self, data: Buffer) -> list[Event]:
         """Parse ``data`` and return the events it completes, in order."""
@@ -220,6 +220,7 @@ class FrameReader:
         self.violation_code = code
         self.violation_reason = reason
         self._parts = []
+        self._held = 0
         self._head = self._utf8_tail = self._control = b""
         out.append(CloseConnection(code=code, reason=reason))
         return -1
@@ -324,9 +325,11 @@ class FrameReader:
             if self._utf8_tail and _utf8_prefix_invalid(self._utf8_tail):
                 self._fail(1007, "invalid UTF-8 in text message", out)
                 return
+            self._held += used
             if text:
                 self._parts.append(text)
         else:
+            self._held += len(chunk)
             self._parts.append(chunk)
 
     def _end_frame(self, out: list[Event]) -> None:
@@ -345,6 +348,7 @@ class FrameReader:
             return
         parts = self._parts
         self._parts = []
+        self._held = 0
         self._msg_size = 0
         if self._msg_opcode == OP_TEXT:
             self._msg_opcode = 0
