@@ -414,3 +414,13 @@ def test_wsproto_itself_treats_the_cases_as_documented() -> None:
     # Guard against a wsproto upgrade changing the reference silently.
     assert wsproto_close_code(ConnectionType.SERVER, frame(OP_TEXT, b"\xff")) == 1007
     assert wsproto_close_code(ConnectionType.SERVER, frame(0x3)) == 1002
+
+
+def test_buffered_counts_bytes_of_multibyte_text(impl: ModuleType) -> None:
+    r = reader(impl)
+    assert r.feed(frame(OP_TEXT, "ä€😀".encode(), fin=False)) == []
+    assert r.buffered == 2 + 3 + 4
+    assert r.feed(frame(OP_CONT, "€".encode()[:2], fin=False)) == []
+    assert r.buffered == 2 + 3 + 4 + 2  # the incomplete sequence counts too
+    assert r.feed(header(OP_CONT, 10)[:3]) == []
+    assert r.buffered == 11 + 3  # plus the carried header bytes
