@@ -7,11 +7,12 @@
 # permessage-deflate) with ../shared/autobahn/run.sh and exits with its status
 # (0 all passed, 1 some case failed, 2 setup error).  The implementation under
 # test follows the environment: FRAMER_NO_EXTENSIONS=1 runs the pure twin.
+# FRAMER_SHARED overrides where shared/ is (default: next to the repository).
 # AUTOBAHN_PORT picks the port (default: a free one chosen by the OS).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SHARED="$(dirname "$REPO")/shared"
+SHARED="${FRAMER_SHARED:-$(dirname "$REPO")/shared}"
 OUTDIR="${1:-$REPO/autobahn-report}"
 PYTHON="${PYTHON:-python3}"
 [ -x "$SHARED/autobahn/run.sh" ] || { echo "autobahn.sh: $SHARED/autobahn/run.sh not found" >&2; exit 2; }
