@@ -559,13 +559,16 @@ def test_buffered_bound_after_every_feed(seed: int) -> None:
 def test_control_frame_between_fragments_holds_at_most_its_125_bytes() -> None:
     # A ping's payload has to be held until it is complete; RFC 6455 caps it at 125.
     server = open_server()
-    head, last = message_stream([FRAME] * 3 + [FRAME - 1, 1], char="a").rsplit(b"\x80\x81", 1)
-    assert head and last  # sanity: split at the final 1-byte continuation frame
-    stream = head + client_frame(OP_PING, b"q" * 125) + b"\x80\x81" + last
+    stream = b"".join(
+        [client_frame(OP_TEXT, b"a" * FRAME, fin=False)]
+        + [client_frame(OP_CONT, b"a" * FRAME, fin=False)] * 2
+        + [client_frame(OP_CONT, b"a" * (FRAME - 1), fin=False)]
+        + [client_frame(OP_PING, b"q" * 125), client_frame(OP_CONT, b"a")]
+    )
     for i in range(len(stream)):
         server.receive_data(stream[i : i + 1])
         assert server.buffered <= MESSAGE + 14 + 125
-    assert [type(e) for e in server.events()] == [Ping, TextMessage]
+    assert list(server.events()) == [Ping(payload=b"q" * 125), TextMessage(data="a" * MESSAGE)]
 
 
 def test_a_too_big_frame_is_never_buffered() -> None:
