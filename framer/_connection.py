@@ -143,6 +143,7 @@ class WSConnection:
         self._head = bytearray()  # handshake bytes before the end of the HTTP head
         self._after_head = b""  # bytes after the head, before the upgrade completes
         self._head_done = False
+        self._request_seen = False  # server: a request head reached the handshake
         self._reader: FrameReader | None = None
         self._state = ConnectionState.CONNECTING
         self._events: deque[Event] = deque()
@@ -198,6 +199,7 @@ class WSConnection:
     def initiate_upgrade_connection(self, headers: Headers, path: bytes | str) -> None:
         """Start a server connection from an HTTP/1.1 upgrade request read elsewhere."""
         self.handshake.initiate_upgrade_connection(headers, path)
+        self._request_seen = True
 
     def receive_data(self, data: bytes | bytearray | memoryview | None) -> None:
         """Feed bytes read from the network; ``None`` means the peer closed the transport."""
@@ -206,12 +208,13 @@ class WSConnection:
             # The hot path: one call into the frame reader per read.
             events = reader.feed(data)
             if events:
-                self._events.extend(events)
                 if reader.done:
-                    self._reader_done(reader)
+                    self._reader_done(reader, events)
+                self._events.extend(events)
             return
         if reader is not None:
             if data is None:
+                self._flush_pending_close()
                 # RFC 6455 section 7.1.5: no close frame seen means 1006.
                 self._events.append(CloseConnection(code=CloseReason.ABNORMAL_CLOSURE))
                 self._transition("eof")
@@ -228,17 +231,32 @@ class WSConnection:
         if reader.done:
             return  # after a close or a violation the rest of the stream is ignored
         events = reader.feed(data)
+        if reader.done:
+            self._reader_done(reader, events)
         if events:
             self._events.extend(events)
-        if reader.done:
-            self._reader_done(reader)
 
-    def _reader_done(self, reader: FrameReader) -> None:
+    def _reader_done(self, reader: FrameReader, events: list[Event]) -> None:
+        """The reader ended on the peer's close or a violation (the last event).
+
+        That CloseConnection is held back and handed out, with its state
+        change, after the events before it, as wsproto does: messages that
+        arrived in the same read as a close can still be answered while the
+        caller works through them.
+        """
+        close = events.pop()
         if reader.closed:
-            self._transition("receive_close")
+            self._pending_close = (close, "receive_close")
         else:
             self._violation = ProtocolViolation(reader.violation_code, reader.violation_reason)
-            self._transition("violation")
+            self._pending_close = (close, "violation")
+
+    def _flush_pending_close(self) -> None:
+        pending = self._pending_close
+        if pending is not None:
+            self._pending_close = None
+            self._events.append(pending[0])
+            self._transition(pending[1])
 
     def _receive_handshake(self, data: bytes | bytearray | memoryview | None) -> None:
         if data is None or self._head_done:
@@ -266,6 +284,7 @@ class WSConnection:
         self._after_head = bytes(self._head[end:])
         self._head = bytearray()
         self._head_done = True
+        self._request_seen = not self.client
         self.handshake.receive_data(head)
         self._check_open()
         if self._reader is None and self.handshake.state is ConnectionState.REJECTING:
@@ -292,16 +311,22 @@ class WSConnection:
         Each event is removed as it is yielded; events left when the caller
         stops iterating stay for the next call.
         """
-        if self._handshake_events:
-            return self._events_with_handshake()
+        if self._handshake_events or self._pending_close is not None:
+            return self._events_slow()
         return self._drain(self._events)
 
-    def _events_with_handshake(self) -> Generator[Event, None, None]:
-        yield from self.handshake.events()
-        if self._reader is not None:
-            # The handshake is over: it has no more events to give.
-            self._handshake_events = False
+    def _events_slow(self) -> Generator[Event, None, None]:
+        if self._handshake_events:
+            yield from self.handshake.events()
+            if self._reader is not None:
+                # The handshake is over: it has no more events to give.
+                self._handshake_events = False
         yield from self._drain(self._events)
+        pending = self._pending_close
+        if pending is not None and not self._events:
+            self._pending_close = None
+            self._transition(pending[1])
+            yield pending[0]
 
     # -- sending ----------------------------------------------------------
 
@@ -341,6 +366,10 @@ class WSConnection:
             raise LocalProtocolError(
                 "framer negotiates no WebSocket extensions (API Gateway offers none); "
                 f"got extensions={event.extensions!r}"
+            )
+        if isinstance(event, AcceptConnection) and not self.client and not self._request_seen:
+            raise LocalProtocolError(
+                "a server can accept only after the client's request has been received"
             )
         try:
             data = self.handshake.send(event)
