@@ -32,6 +32,7 @@ __all__ = [
     "FrameReader",
     "drain",
     "mask",
+    "mask_inplace",
     "serialize_frames",
     "serialize_text",
 ]
@@ -77,6 +78,16 @@ def _bytes_event(data: bytes) -> BytesMessage:
     return event
 
 
+_XOR_TABLES: dict[int, bytes] = {}
+
+
+def _xor_table(byte: int) -> bytes:
+    table = _XOR_TABLES.get(byte)
+    if table is None:
+        table = _XOR_TABLES[byte] = bytes(b ^ byte for b in range(256))
+    return table
+
+
 def mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
     """XOR ``data`` with the 4-byte ``key`` (RFC 6455 section 5.3).
 
@@ -93,9 +104,25 @@ def mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
     offset &= 3
     if offset:
         key = key[offset:] + key[:offset]
-    repeated = key * ((n >> 2) + 1)
-    value = int.from_bytes(data, "little") ^ int.from_bytes(repeated[:n], "little")
-    return value.to_bytes(n, "little")
+    if n < 512:
+        # Small payloads: one big-integer XOR.
+        repeated = key * ((n >> 2) + 1)
+        value = int.from_bytes(data, "little") ^ int.from_bytes(repeated[:n], "little")
+        return value.to_bytes(n, "little")
+    # Larger ones: every 4th byte shares a key byte, so XOR is a translation
+    # of 4 strided slices (about 2.5x faster than the integer XOR at 32 KiB).
+    buf = bytearray(data)
+    for i in range(4):
+        buf[i::4] = buf[i::4].translate(_xor_table(key[i]))
+    return bytes(buf)
+
+
+def mask_inplace(buffer: bytearray | memoryview, key: Buffer, offset: int = 0) -> None:
+    """XOR a writable buffer (bytearray, writable memoryview) with ``key`` in place."""
+    view = memoryview(buffer)
+    if view.readonly:
+        raise TypeError(f"mask_inplace needs a writable buffer, got {type(buffer).__name__}")
+    view[:] = mask(view, key, offset)
 
 
 def _utf8_prefix_invalid(tail: bytes) -> bool:
@@ -142,14 +169,15 @@ class FrameReader:
         self._done_bytes = 0
         self._remaining = 0
         # The data message in progress: its opcode (0 when none), the payload
-        # size announced so far, its parts (bytes, or str for text), and an
-        # incomplete UTF-8 sequence waiting for its continuation bytes.
+        # size announced so far, the payload received so far (raw UTF-8 for
+        # text, in one bytearray so a peer sending many tiny fragments costs
+        # their bytes and nothing more), a message that arrived as a single
+        # piece (kept as it is, no copy), and for text the incomplete UTF-8
+        # sequence at the end of what has been validated.
         self._msg_opcode = 0
         self._msg_size = 0
-        self._parts: list = []
-        # Payload bytes behind ``_parts`` (text parts are str, whose len()
-        # counts characters): kept as a count so ``buffered`` is O(1).
-        self._held = 0
+        self._buf = bytearray()
+        self._whole: bytes | None = None
         self._utf8_tail = b""
         # Control frame payload collected so far (at most 125 bytes).
         self._control = b""
@@ -160,8 +188,8 @@ class FrameReader:
 
     @property
     def buffered(self) -> int:
-        """Bytes held between feeds: message so far, header, UTF-8 tail."""
-        return self._held + len(self._head) + len(self._utf8_tail) + len(self._control)
+        """Bytes held between feeds: message so far, header, control payload."""
+        return len(self._buf) + len(self._head) + len(self._control)
 
     def feed(self, data: Buffer) -> list[Event]:
         """Parse ``data`` and return the events it completes, in order."""
@@ -219,8 +247,8 @@ class FrameReader:
         self.done = True
         self.violation_code = code
         self.violation_reason = reason
-        self._parts = []
-        self._held = 0
+        self._buf = bytearray()
+        self._whole = None
         self._head = self._utf8_tail = self._control = b""
         out.append(CloseConnection(code=code, reason=reason))
         return -1
@@ -313,24 +341,30 @@ class FrameReader:
         self._done_bytes += len(chunk)
         if self._opcode >= 8:
             self._control += chunk
-        elif self._msg_opcode == OP_TEXT:
-            if self._utf8_tail:
-                chunk = self._utf8_tail + chunk
-            try:
-                text, used = utf_8_decode(chunk, "strict", False)
-            except UnicodeDecodeError:
-                self._fail(1007, "invalid UTF-8 in text message", out)
-                return
-            self._utf8_tail = chunk[used:]
-            if self._utf8_tail and _utf8_prefix_invalid(self._utf8_tail):
-                self._fail(1007, "invalid UTF-8 in text message", out)
-                return
-            self._held += used
-            if text:
-                self._parts.append(text)
-        else:
-            self._held += len(chunk)
-            self._parts.append(chunk)
+            return
+        if last and self._fin and not self._buf and self._done_bytes == len(chunk):
+            # The whole message is this one piece: no copy, validated (if
+            # text) by the decode in _end_frame.
+            self._whole = chunk
+            return
+        if self._msg_opcode == OP_TEXT and not self._check_utf8(chunk, out):
+            return
+        self._buf += chunk
+
+    def _check_utf8(self, chunk: bytes, out: list[Event]) -> bool:
+        """Validate the next piece of a text message; fail the connection if bad."""
+        if self._utf8_tail:
+            chunk = self._utf8_tail + chunk
+        try:
+            _, used = utf_8_decode(chunk, "strict", False)
+        except UnicodeDecodeError:
+            self._fail(1007, "invalid UTF-8 in text message", out)
+            return False
+        self._utf8_tail = chunk[used:]
+        if self._utf8_tail and _utf8_prefix_invalid(self._utf8_tail):
+            self._fail(1007, "invalid UTF-8 in text message", out)
+            return False
+        return True
 
     def _end_frame(self, out: list[Event]) -> None:
         opcode = self._opcode
@@ -346,19 +380,31 @@ class FrameReader:
             return
         if not self._fin:
             return
-        parts = self._parts
-        self._parts = []
-        self._held = 0
-        self._msg_size = 0
-        if self._msg_opcode == OP_TEXT:
-            self._msg_opcode = 0
-            if self._utf8_tail:
-                self._fail(1007, "text message ends inside a UTF-8 sequence", out)
-                return
-            out.append(_text_event(parts[0] if len(parts) == 1 else "".join(parts)))
+        payload = self._whole
+        if payload is None:
+            payload = bytes(self._buf)
+            self._buf = bytearray()
         else:
-            self._msg_opcode = 0
-            out.append(_bytes_event(parts[0] if len(parts) == 1 else b"".join(parts)))
+            self._whole = None
+        text = self._msg_opcode == OP_TEXT
+        self._msg_opcode = 0
+        self._msg_size = 0
+        if not text:
+            out.append(_bytes_event(payload))
+            return
+        try:
+            decoded = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            decoded = None
+        tail = self._utf8_tail
+        self._utf8_tail = b""
+        if decoded is None or tail:
+            # Only possible for a whole message (pieces were validated as
+            # they came) or one that ends inside a sequence: say which.
+            if tail or self._check_utf8(payload, out):
+                self._fail(1007, "text message ends inside a UTF-8 sequence", out)
+            return
+        out.append(_text_event(decoded))
 
     def _close(self, payload: bytes, out: list[Event]) -> None:
         if not payload:
