@@ -56,7 +56,10 @@ def test_mask_rfc_example(impl: ModuleType) -> None:
     assert impl.mask(bytes.fromhex("7f9f4d5158"), KEY) == b"Hello"
 
 
-@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 1000, 65537])
+@pytest.mark.parametrize(
+    "n", [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 511,
+          512, 513, 1000, 65537],
+)
 def test_mask_matches_bytewise_xor(impl: ModuleType, n: int) -> None:
     data = os.urandom(n)
     key = os.urandom(4)
@@ -75,6 +78,24 @@ def test_mask_offset_continues_the_key_stream(impl: ModuleType, offset: int) -> 
     assert impl.mask(masked[:offset % 50], KEY, 0) + impl.mask(
         masked[offset % 50 :], KEY, offset % 50
     ) == data
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 31, 32, 33, 129, 513, 32768, 131073])
+@pytest.mark.parametrize("offset", [0, 1, 3])
+def test_mask_inplace_matches_mask(impl: ModuleType, n: int, offset: int) -> None:
+    data = os.urandom(n)
+    buf = bytearray(data)
+    assert impl.mask_inplace(buf, KEY, offset) is None
+    assert bytes(buf) == impl.mask(data, KEY, offset) == xor(b"\0" * offset + data, KEY)[offset:]
+    # A writable view of part of a larger buffer is masked where it lies.
+    outer = bytearray(b"!" * 5 + data + b"?" * 5)
+    impl.mask_inplace(memoryview(outer)[5 : 5 + n], KEY, offset)
+    assert outer == b"!" * 5 + bytes(buf) + b"?" * 5
+
+
+def test_mask_inplace_refuses_read_only_buffers(impl: ModuleType) -> None:
+    with pytest.raises((TypeError, BufferError)):
+        impl.mask_inplace(b"read-only", KEY)
 
 
 @pytest.mark.parametrize("key", [b"", b"abc", b"abcde"])
