@@ -24,7 +24,14 @@ from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError as _WsprotoLocalProtocolError
 
 from ._errors import LocalProtocolError, MessageTooBigError, ProtocolViolation, RemoteProtocolError
-from ._impl import FrameReader, drain, load, serialize_frames, serialize_text
+from ._impl import (
+    FrameReader,
+    drain,
+    load,
+    serialize_frames,
+    serialize_parts,
+    serialize_text,
+)
 from ._impl import implementation as _implementation
 from ._limits import Limits
 
@@ -131,6 +138,7 @@ class WSConnection:
         if implementation is None:
             self._reader_type, self._drain = FrameReader, drain
             self._serialize, self._serialize_text = serialize_frames, serialize_text
+            self._serialize_parts = serialize_parts
             self.implementation = _implementation
         else:
             module = load(implementation)
@@ -138,6 +146,7 @@ class WSConnection:
             self._drain = module.drain
             self._serialize = module.serialize_frames
             self._serialize_text = module.serialize_text
+            self._serialize_parts = module.serialize_parts
             self.implementation = implementation
         self.handshake = H11Handshake(connection_type)
         self._head = bytearray()  # handshake bytes before the end of the HTTP head
@@ -360,6 +369,53 @@ class WSConnection:
             opcode = _OP_PING if isinstance(event, Ping) else _OP_PONG
             return self._serialize(opcode, payload, True, _MAX_CONTROL_PAYLOAD, self.client)
         raise LocalProtocolError(f"Event {event} cannot be sent in state {self._state}.")
+
+    def send_text(self, text: str) -> bytes:
+        """Bytes for one whole text message: ``send(TextMessage(data=text))``, faster.
+
+        The same frames, limits and errors, without building an event.
+        """
+        if self._state is _OPEN and not self._out_opcode and type(text) is str:
+            limits = self.limits
+            frames = self._serialize_text(
+                text, limits.max_frame_size, limits.max_message_size, self.client
+            )
+            if frames is not None:
+                return frames  # type: ignore[no-any-return]
+        return self.send(TextMessage(data=text))
+
+    def send_bytes(self, data: bytes | bytearray | memoryview) -> bytes:
+        """Bytes for one whole binary message: ``send(BytesMessage(data=data))``, faster."""
+        if (
+            self._state is _OPEN
+            and not self._out_opcode
+            and isinstance(data, (bytes, bytearray, memoryview))
+            and len(data) <= self.limits.max_message_size
+        ):
+            return self._serialize(  # type: ignore[no-any-return]
+                _OP_BINARY, data, True, self.limits.max_frame_size, self.client
+            )
+        return self.send(BytesMessage(data=data))
+
+    def send_bytes_parts(
+        self, data: bytes | bytearray | memoryview
+    ) -> list[bytes | bytearray | memoryview]:
+        """One whole binary message as a list of buffers, for ``writelines``.
+
+        On the server side the payload is not copied: the list alternates
+        frame headers and views of ``data`` (so ``data`` must not change until
+        written).  A client masks, which copies, and gets one ``bytes``.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes-like, got {type(data).__name__}")
+        if self._state is not _OPEN or self._out_opcode:
+            return [self.send(BytesMessage(data=data))]  # raises the right error
+        limit = self.limits.max_message_size
+        if len(data) > limit:
+            raise MessageTooBigError(len(data), limit)
+        return self._serialize_parts(  # type: ignore[no-any-return]
+            _OP_BINARY, data, True, self.limits.max_frame_size, self.client
+        )
 
     def _send_handshake(self, event: Event) -> bytes:
         if isinstance(event, (Request, AcceptConnection)) and event.extensions:

@@ -816,6 +816,37 @@ def serialize_frames(int opcode, payload, bint fin, Py_ssize_t max_frame_size, b
         PyBuffer_Release(&view)
 
 
+def serialize_parts(int opcode, payload, bint fin, Py_ssize_t max_frame_size, bint client):
+    """Frames of a message as a list of buffers, for ``writelines``/``sendmsg``.
+
+    See ``framer._fast_py.serialize_parts``.
+    """
+    cdef Py_ssize_t n = len(payload)
+    cdef Py_ssize_t start = 0
+    cdef Py_ssize_t chunk
+    cdef unsigned char header[14]
+    cdef Py_ssize_t size
+    cdef list parts
+    cdef object view
+    if client:
+        return [serialize_frames(opcode, payload, fin, max_frame_size, client)]
+    if max_frame_size < 1:
+        raise ValueError("max_frame_size must be at least 1")
+    if n <= max_frame_size:
+        size = _write_header(header, opcode, fin, n, False)
+        return [PyBytes_FromStringAndSize(<const char*>header, size), payload]
+    parts = []
+    view = memoryview(payload)
+    while start < n:
+        chunk = max_frame_size if n - start > max_frame_size else n - start
+        size = _write_header(header, opcode, fin and start + chunk >= n, chunk, False)
+        parts.append(PyBytes_FromStringAndSize(<const char*>header, size))
+        parts.append(view[start:start + chunk])
+        start += chunk
+        opcode = OP_CONTINUATION
+    return parts
+
+
 def serialize_text(str text, Py_ssize_t max_frame_size, Py_ssize_t max_message_size,
                    bint client):
     """Frames of one whole text message, or None if its UTF-8 exceeds ``max_message_size``.

@@ -34,6 +34,7 @@ __all__ = [
     "mask",
     "mask_inplace",
     "serialize_frames",
+    "serialize_parts",
     "serialize_text",
 ]
 
@@ -483,6 +484,35 @@ def serialize_frames(
         opcode = OP_CONTINUATION
         start = end
     return b"".join(pieces)
+
+
+def serialize_parts(
+    opcode: int,
+    payload: Buffer,
+    fin: bool,
+    max_frame_size: int,
+    client: bool,
+) -> list[Buffer]:
+    """Frames of a message as a list of buffers, for ``writelines``/``sendmsg``.
+
+    Same frames as :func:`serialize_frames`, without copying the payload on
+    the server side: the list alternates headers and views of ``payload``
+    (a payload that fits one frame is passed through as it is).  A client
+    must mask, which copies, so it gets one ``bytes``.
+    """
+    if client:
+        return [serialize_frames(opcode, payload, fin, max_frame_size, client)]
+    n = len(payload)
+    if n <= max_frame_size:
+        return [_header(opcode, fin, n, False), payload]
+    view = memoryview(payload)
+    parts: list[Buffer] = []
+    for start in range(0, n, max_frame_size):
+        chunk = view[start : start + max_frame_size]
+        parts.append(_header(opcode, fin and start + max_frame_size >= n, len(chunk), False))
+        parts.append(chunk)
+        opcode = OP_CONTINUATION
+    return parts
 
 
 def serialize_text(

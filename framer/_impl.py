@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-__all__ = ["FrameReader", "drain", "implementation", "load", "mask", "serialize_frames", "serialize_text"]
+__all__ = ["FrameReader", "drain", "implementation", "load", "mask", "serialize_frames", "serialize_parts",
+           "serialize_text"]
 
 _TRUE = {"1", "true", "yes"}
 
@@ -41,14 +42,14 @@ def load(name: str) -> ModuleType:
 
 implementation: str
 if _forced_pure():
-    from ._fast_py import FrameReader, drain, mask, serialize_frames, serialize_text
+    from ._fast_py import FrameReader, drain, mask, serialize_frames, serialize_parts, serialize_text
 
     implementation = "pure"
 else:
     try:
-        from ._fast import FrameReader, drain, mask, serialize_frames, serialize_text  # type: ignore[no-redef]
+        from ._fast import FrameReader, drain, mask, serialize_frames, serialize_parts, serialize_text  # type: ignore[no-redef]
     except ImportError:
-        from ._fast_py import FrameReader, drain, mask, serialize_frames, serialize_text
+        from ._fast_py import FrameReader, drain, mask, serialize_frames, serialize_parts, serialize_text
 
         implementation = "pure"
     else:
