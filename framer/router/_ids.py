@@ -12,7 +12,7 @@ deterministic; the default is ``random.SystemRandom``.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import os
 import random
 import re
@@ -20,6 +20,12 @@ import string
 
 _ALNUM = string.ascii_lowercase + string.digits
 _CONNECTION_ID = re.compile(r"^[A-Za-z0-9_-]{15}=$")
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _b64url(raw: bytes) -> str:
+    """``base64.urlsafe_b64encode(raw).decode()`` without its two Python layers."""
+    return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).decode("ascii")
 
 
 class IdSource:
@@ -54,7 +60,22 @@ class IdSource:
             raw = self._urandom(11)
         else:
             raw = self._rng.getrandbits(88).to_bytes(11, "big")
-        return base64.urlsafe_b64encode(raw).decode("ascii")
+        return _b64url(raw)
+
+    def message_ids(self) -> tuple[str, str, str | None]:
+        """A message's request id and message id (two ``wire_id()``), plus 32 hex
+        digits for its Lambda request id when they come from the same draw.
+
+        With the default generator all three come from one ``os.urandom`` call
+        (this runs on every message); with an injected generator the third is
+        ``None`` and the caller draws ``hex(32)`` when it needs it, so seeded
+        sequences stay what they were.
+        """
+        urandom = self._urandom
+        if urandom is None:
+            return self.wire_id(), self.wire_id(), None
+        raw = urandom(38)
+        return _b64url(raw[:11]), _b64url(raw[11:22]), raw[22:].hex()
 
     def hex(self, length: int) -> str:
         """``length`` lowercase hex digits (trace ids)."""

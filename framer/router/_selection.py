@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Union
+from typing import Any, Callable, Optional, Union
 
 from ._compat import record
 from ._errors import BadRequestException
@@ -33,6 +33,14 @@ from ._errors import BadRequestException
 _BARE = re.compile(r"[\w.\[\]'\"-]+")
 _STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 _SOURCE = "request.body"
+
+_JSON_START = frozenset('{["-0123456789tfnNI \t\n\r')
+"""The first characters ``json.loads`` can accept: a value's first character
+(Python also reads ``NaN``, ``Infinity`` and ``-Infinity``) or JSON whitespace.
+Text starting with anything else (including the empty string) is not JSON, and
+saying so costs no exception."""
+
+_loads = json.loads
 
 
 @record
@@ -70,8 +78,10 @@ class SelectionExpression:
         """The route key this message selects, or ``None`` if it is not JSON."""
         if self.is_static:
             return "".join(p.text for p in self.parts if isinstance(p, Literal))
+        if message[:1] not in _JSON_START:
+            return None
         try:
-            body = json.loads(message)
+            body = _loads(message)
         except ValueError:
             return None
         return self.evaluate_json(body)
@@ -85,6 +95,36 @@ class SelectionExpression:
             else:
                 out.append(_stringify_top(_walk(body, part.steps)))
         return "".join(out)
+
+
+def evaluator(expression: SelectionExpression) -> Callable[[str], Optional[str]]:
+    """``expression.evaluate`` as a function specialised for the expression: the
+    same results, with less work per message for the usual ``$request.body.name``."""
+    if expression.is_static:
+        key = expression.evaluate("")
+        return lambda message: key
+    parts = expression.parts
+    part = parts[0]
+    if len(parts) == 1 and isinstance(part, BodyPath) and len(part.steps) == 1 \
+            and isinstance(part.steps[0], str):
+        name = part.steps[0]
+
+        def one_member(message: str) -> Optional[str]:
+            if message[:1] not in _JSON_START:
+                return None
+            try:
+                body = _loads(message)
+            except ValueError:
+                return None
+            if type(body) is not dict:
+                return ""  # a JSON array, string, number...: no such member
+            value = body.get(name, _MISSING)
+            if type(value) is str:
+                return value
+            return _stringify_top(value)
+
+        return one_member
+    return expression.evaluate
 
 
 def parse(expression: str) -> SelectionExpression:

@@ -36,8 +36,16 @@ class TokenBucket:
 
     def take(self, now_ms: int) -> bool:
         """Take one token at ``now_ms``; ``False`` means throttled."""
-        self._refill(now_ms)
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        # _refill, inlined: this runs on every message.
+        last = self._last_ms
+        tokens = self._tokens
+        if last is None:
+            self._last_ms = now_ms
+        elif now_ms > last:
+            tokens = min(float(self.burst), tokens + (now_ms - last) * self.rate / 1000.0)
+            self._last_ms = now_ms
+        if tokens >= 1.0:
+            self._tokens = tokens - 1.0
             return True
+        self._tokens = tokens
         return False

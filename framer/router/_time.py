@@ -34,8 +34,20 @@ def iso_millis(epoch_ms: int) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
+_clf_last: tuple[int, str] = (-1 << 64, "")
+"""The last second ``clf`` formatted and its text: every message of a second
+shares it (replaced as one tuple, so threads see a consistent pair)."""
+
+
 def clf(epoch_ms: int) -> str:
     """``11/Nov/2024:11:35:24 +0000``: ``requestContext.requestTime``."""
+    global _clf_last
+    second = epoch_ms // 1000
+    last = _clf_last
+    if last[0] == second:
+        return last[1]
     when = to_datetime(epoch_ms)
-    return (f"{when.day:02d}/{_MONTHS[when.month - 1]}/{when.year:04d}:"
+    text = (f"{when.day:02d}/{_MONTHS[when.month - 1]}/{when.year:04d}:"
             f"{when.hour:02d}:{when.minute:02d}:{when.second:02d} +0000")
+    _clf_last = (second, text)
+    return text
