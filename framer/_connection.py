@@ -26,6 +26,7 @@ from wsproto.utilities import LocalProtocolError as _WsprotoLocalProtocolError
 from ._errors import LocalProtocolError, MessageTooBigError, ProtocolViolation, RemoteProtocolError
 from ._impl import (
     FrameReader,
+    Shortcut,
     drain,
     load,
     serialize_frames,
@@ -139,6 +140,7 @@ class WSConnection:
             self._reader_type, self._drain = FrameReader, drain
             self._serialize, self._serialize_text = serialize_frames, serialize_text
             self._serialize_parts = serialize_parts
+            self._shortcut_type = Shortcut
             self.implementation = _implementation
         else:
             module = load(implementation)
@@ -147,6 +149,7 @@ class WSConnection:
             self._serialize = module.serialize_frames
             self._serialize_text = module.serialize_text
             self._serialize_parts = module.serialize_parts
+            self._shortcut_type = module.Shortcut
             self.implementation = implementation
         self.handshake = H11Handshake(connection_type)
         self._head = bytearray()  # handshake bytes before the end of the HTTP head
@@ -165,6 +168,7 @@ class WSConnection:
         # does: messages that arrived before it in the same read can still be
         # answered while the caller works through them.
         self._pending_close: tuple[Event, str] | None = None
+        self._shortcut: Shortcut | None = None
 
     # -- state ------------------------------------------------------------
 
@@ -190,14 +194,49 @@ class WSConnection:
 
     def _transition(self, happening: str) -> None:
         self._state = _TRANSITIONS.get((self._state, happening), self._state)
+        self._sync_shortcut()
+
+    def _sync_shortcut(self) -> None:
+        """Let the shortcut handle calls only while nothing unusual can happen."""
+        shortcut = self._shortcut
+        if shortcut is not None:
+            reader = self._reader
+            shortcut.open = (
+                self._state is _OPEN
+                and not self._out_opcode
+                and self._pending_close is None
+                and reader is not None
+                and not reader.done
+            )
+            shortcut.drain_only = not self._handshake_events and self._pending_close is None
 
     def _open(self) -> None:
         """The handshake completed: frames from here on."""
         limits = self.limits
-        self._reader = self._reader_type(
+        reader = self._reader = self._reader_type(
             self.client, limits.max_frame_size, limits.max_message_size, limits.allow_binary
         )
         self._state = _OPEN
+        # From here on the hot calls go straight to the shortcut (compiled
+        # code in the compiled twin), which falls back to the full methods
+        # below for anything but the common case.
+        shortcut = self._shortcut = self._shortcut_type(
+            reader,
+            self._events,
+            limits.max_frame_size,
+            limits.max_message_size,
+            self.client,
+            self._receive_data,
+            self._send_text,
+            self._send_bytes,
+            self._shortcut_done,
+            self._events_full,
+        )
+        self.receive_data = shortcut.receive_data  # type: ignore[method-assign]
+        self.send_text = shortcut.send_text  # type: ignore[method-assign]
+        self.send_bytes = shortcut.send_bytes  # type: ignore[method-assign]
+        self.events = shortcut.events  # type: ignore[method-assign]
+        self._sync_shortcut()
         pending = self._after_head
         self._after_head = b""
         if pending:
@@ -234,6 +273,9 @@ class WSConnection:
             return
         self._receive_handshake(data)
 
+    # The shortcut falls back to the full method under this name.
+    _receive_data = receive_data
+
     def _feed(self, data: bytes | bytearray | memoryview) -> None:
         reader = self._reader
         assert reader is not None
@@ -259,6 +301,11 @@ class WSConnection:
         else:
             self._violation = ProtocolViolation(reader.violation_code, reader.violation_reason)
             self._pending_close = (close, "violation")
+        self._sync_shortcut()
+
+    def _shortcut_done(self, events: list[Event]) -> None:
+        assert self._reader is not None
+        self._reader_done(self._reader, events)
 
     def _flush_pending_close(self) -> None:
         pending = self._pending_close
@@ -324,12 +371,15 @@ class WSConnection:
             return self._events_slow()
         return self._drain(self._events)
 
+    _events_full = events
+
     def _events_slow(self) -> Generator[Event, None, None]:
         if self._handshake_events:
             yield from self.handshake.events()
             if self._reader is not None:
                 # The handshake is over: it has no more events to give.
                 self._handshake_events = False
+                self._sync_shortcut()
         yield from self._drain(self._events)
         pending = self._pending_close
         if pending is not None and not self._events:
@@ -396,6 +446,9 @@ class WSConnection:
                 _OP_BINARY, data, True, self.limits.max_frame_size, self.client
             )
         return self.send(BytesMessage(data=data))
+
+    _send_text = send_text
+    _send_bytes = send_bytes
 
     def send_bytes_parts(
         self, data: bytes | bytearray | memoryview
@@ -476,6 +529,7 @@ class WSConnection:
         else:
             self._out_opcode = opcode
             self._out_size = size
+        self._sync_shortcut()
         return data
 
     def _send_close(self, event: CloseConnection) -> bytes:

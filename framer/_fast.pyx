@@ -371,7 +371,7 @@ cdef class FrameReader:
         """Bytes held between feeds: message so far, header, control payload."""
         return self._buf_len + self._head_len + self._control_len
 
-    def feed(self, data):
+    cpdef list feed(self, data):
         """Parse ``data`` and return the events it completes, in order."""
         cdef list out = []
         cdef Py_buffer view
@@ -884,3 +884,81 @@ def drain(queue):
     See ``framer._fast_py.drain``.
     """
     return _Drain(queue)
+
+
+cdef class Shortcut:
+    """Fast entry points a WSConnection binds as its own methods while open.
+
+    See ``framer._fast_py.Shortcut``, which defines the behaviour.
+    """
+
+    cdef FrameReader _reader
+    cdef object _extend
+    cdef object _slow_receive
+    cdef object _slow_send_text
+    cdef object _slow_send_bytes
+    cdef object _on_done
+    cdef object _queue
+    cdef object _slow_events
+    cdef Py_ssize_t _max_frame
+    cdef Py_ssize_t _max_message
+    cdef bint _client
+    cdef public bint open
+    cdef public bint drain_only
+
+    def __init__(self, FrameReader reader, queue, Py_ssize_t max_frame_size,
+                 Py_ssize_t max_message_size, bint client, slow_receive, slow_send_text,
+                 slow_send_bytes, on_done, slow_events):
+        self._reader = reader
+        self._queue = queue
+        self._slow_events = slow_events
+        self.drain_only = False
+        self._extend = queue.extend
+        self._max_frame = max_frame_size
+        self._max_message = max_message_size
+        self._client = client
+        self._slow_receive = slow_receive
+        self._slow_send_text = slow_send_text
+        self._slow_send_bytes = slow_send_bytes
+        self._on_done = on_done
+        self.open = False
+
+    def receive_data(self, data):
+        """See ``WSConnection.receive_data``."""
+        cdef list events
+        if self.open and data is not None:
+            events = self._reader.feed(data)
+            if events:
+                if self._reader.done:
+                    self.open = False
+                    self._on_done(events)
+                self._extend(events)
+            return None
+        return self._slow_receive(data)
+
+    def events(self):
+        """See ``WSConnection.events``."""
+        if self.drain_only:
+            return _Drain(self._queue)
+        return self._slow_events()
+
+    def send_text(self, text):
+        """See ``WSConnection.send_text``."""
+        cdef Py_ssize_t n
+        cdef const char* utf8
+        if self.open and type(text) is str:
+            utf8 = PyUnicode_AsUTF8AndSize(text, &n)
+            if n <= self._max_message:
+                return _build(OP_TEXT, <const unsigned char*>utf8, n, True, self._max_frame,
+                              self._client)
+        return self._slow_send_text(text)
+
+    def send_bytes(self, data):
+        """See ``WSConnection.send_bytes``."""
+        cdef Py_ssize_t n
+        if self.open and type(data) is bytes:
+            n = PyBytes_GET_SIZE(data)
+            if n <= self._max_message:
+                return _build(OP_BINARY, <const unsigned char*>PyBytes_AS_STRING(data), n, True,
+                              self._max_frame, self._client)
+        return self._slow_send_bytes(data)

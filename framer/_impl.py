@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-__all__ = ["FrameReader", "drain", "implementation", "load", "mask", "serialize_frames", "serialize_parts",
+__all__ = ["FrameReader", "Shortcut", "drain", "implementation", "load", "mask", "serialize_frames", "serialize_parts",
            "serialize_text"]
 
 _TRUE = {"1", "true", "yes"}
@@ -42,14 +42,38 @@ def load(name: str) -> ModuleType:
 
 implementation: str
 if _forced_pure():
-    from ._fast_py import FrameReader, drain, mask, serialize_frames, serialize_parts, serialize_text
+    from ._fast_py import (
+        FrameReader,
+        Shortcut,
+        drain,
+        mask,
+        serialize_frames,
+        serialize_parts,
+        serialize_text,
+    )
 
     implementation = "pure"
 else:
     try:
-        from ._fast import FrameReader, drain, mask, serialize_frames, serialize_parts, serialize_text  # type: ignore[no-redef]
+        from ._fast import (  # type: ignore[no-redef]
+            FrameReader,
+            Shortcut,
+            drain,
+            mask,
+            serialize_frames,
+            serialize_parts,
+            serialize_text,
+        )
     except ImportError:
-        from ._fast_py import FrameReader, drain, mask, serialize_frames, serialize_parts, serialize_text
+        from ._fast_py import (
+            FrameReader,
+            Shortcut,
+            drain,
+            mask,
+            serialize_frames,
+            serialize_parts,
+            serialize_text,
+        )
 
         implementation = "pure"
     else:
