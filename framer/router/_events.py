@@ -141,12 +141,51 @@ def message_event(
     stage_variables: Mapping[str, str],
 ) -> dict[str, Any]:
     """A MESSAGE event for a custom route or ``$default``."""
-    event: dict[str, Any] = {
-        "requestContext": request_context(
-            facts, route_key=route_key, event_type="MESSAGE", message_id=message_id),
-        "body": body,
-        "isBase64Encoded": False,
+    return build_message_event(
+        route_key, message_id, body, stage_variables, facts.api_id, facts.stage,
+        facts.domain_name, facts.connection_id, facts.connected_at_ms,
+        facts.request_id, facts.request_time_ms, facts.source_ip, facts.user_agent,
+        facts.authorizer)
+
+
+def build_message_event(
+    route_key: str,
+    message_id: str,
+    body: str,
+    stage_variables: Mapping[str, str],
+    api_id: str,
+    stage: str,
+    domain_name: str,
+    connection_id: str,
+    connected_at_ms: int,
+    request_id: str,
+    request_time_ms: int,
+    source_ip: str,
+    user_agent: Optional[str],
+    authorizer: Optional[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """``message_event`` from plain arguments, without a ``RequestFacts``: the
+    per-message path (the same dict as ``request_context`` builds, in one go)."""
+    ctx: dict[str, Any] = {
+        "routeKey": route_key,
+        "messageId": message_id,
+        "eventType": "MESSAGE",
+        "extendedRequestId": request_id,
+        "requestTime": clf(request_time_ms),
+        "messageDirection": "IN",
+        "stage": stage,
+        "connectedAt": connected_at_ms,
+        "requestTimeEpoch": request_time_ms,
+        "identity": {"sourceIp": source_ip} if user_agent is None
+        else {"userAgent": user_agent, "sourceIp": source_ip},
+        "requestId": request_id,
+        "domainName": domain_name,
+        "connectionId": connection_id,
+        "apiId": api_id,
     }
+    if authorizer is not None:
+        ctx["authorizer"] = dict(authorizer)
+    event: dict[str, Any] = {"requestContext": ctx, "body": body, "isBase64Encoded": False}
     if stage_variables:
         event["stageVariables"] = dict(stage_variables)
     return event

@@ -48,9 +48,9 @@ from ._errors import GoneException, RouterUsageError
 from ._events import (
     RequestFacts,
     authorizer_event,
+    build_message_event,
     connect_event,
     disconnect_event,
-    message_event,
 )
 from ._frames import (
     ENDPOINT_REQUEST_TIMED_OUT,
@@ -278,12 +278,17 @@ Flow = Generator[Invocation, Outcome, Final]
 class Invoke:
     """Run ``invocation``, then call ``resume(outcome)`` (once) for the next step."""
 
-    __slots__ = ("invocation", "_flow", "_used")
+    __slots__ = ("invocation", "_flow", "_used", "_route")
 
-    def __init__(self, invocation: Invocation, flow: Flow) -> None:
+    def __init__(self, invocation: Invocation, flow: Optional[Flow],
+                 route: Optional[Route] = None) -> None:
+        # A flow generator to resume, or (messages, flow None) the route whose
+        # integration runs: the message path is a plain function, with
+        # ``_message_reply`` as its second half.
         self.invocation = invocation
         self._flow = flow
         self._used = False
+        self._route = route
 
     def resume(self, outcome: Outcome) -> Step:
         """Hand back what happened; returns the next step."""
@@ -293,7 +298,11 @@ class Invoke:
             raise RouterUsageError(
                 f"resume() takes Returned, Raised or TimedOut, not {type(outcome).__name__}")
         self._used = True
-        return _advance(self._flow, outcome)
+        flow = self._flow
+        if flow is None:
+            assert self._route is not None
+            return _message_reply(self.invocation, self._route, outcome)
+        return _advance(flow, outcome)
 
     def __repr__(self) -> str:
         return f"Invoke({self.invocation.purpose.value} {self.invocation.route_key!r})"
@@ -388,8 +397,9 @@ class Connection:
             raise RouterUsageError(
                 f"receive_text on connection {self.connection_id} in state "
                 f"{self.state.value}; only OPEN connections take messages")
-        self.last_active_at_ms = max(self.last_active_at_ms, now_ms)
-        return _advance(self._router._message_flow(self, text, now_ms), None)
+        if now_ms > self.last_active_at_ms:
+            self.last_active_at_ms = now_ms
+        return self._router._message(self, text, now_ms)
 
     def disconnect(self, *, code: Optional[int], reason: str = "", now_ms: int) -> Step:
         """Run ``$disconnect`` once the socket is closed (any side, any cause).
@@ -441,6 +451,11 @@ class Router:
         self._connections: dict[str, Connection] = {}
         self._buckets: dict[tuple[str, Optional[str]], TokenBucket] = {}
         self._expressions: dict[str, _selection.SelectionExpression] = {}
+        # Per-message caches (none changes what a message gets):
+        self._evaluators: dict[str, Callable[[str], Optional[str]]] = {}
+        self._stage_snapshots: dict[str, tuple[Stage, Snapshot]] = {}
+        self._functions: dict[tuple[str, str, str], tuple[str, str]] = {}
+        self._account: Optional[_AccountBuckets] = None
 
     # -- stages and registry -----------------------------------------------------
 
@@ -594,7 +609,15 @@ class Router:
             return None, conn._snapshot
         assert stage is not None
         if stage.deployment_id is not None:
-            conn._snapshot = self.gateway.get_snapshot(self.api_id, stage.deployment_id)
+            # Stages are immutable (an update replaces the object), and a
+            # deployment a stage points at cannot be deleted: the same Stage
+            # object always means the same snapshot.
+            cached = self._stage_snapshots.get(conn.stage)
+            if cached is not None and cached[0] is stage:
+                conn._snapshot = cached[1]
+            else:
+                conn._snapshot = self.gateway.get_snapshot(self.api_id, stage.deployment_id)
+                self._stage_snapshots[conn.stage] = (stage, conn._snapshot)
         return stage, conn._snapshot
 
     def select_route(self, snapshot: Snapshot, text: str) -> Optional[Route]:
@@ -604,66 +627,68 @@ class Router:
         ``$disconnect`` is not a match (those run only on connect/disconnect).
         """
         source = snapshot.route_selection_expression
-        expression = self._expressions.get(source)
-        if expression is None:
-            expression = _selection.parse(source)
-            self._expressions[source] = expression
-        key = expression.evaluate(text)
+        evaluate = self._evaluators.get(source)
+        if evaluate is None:
+            expression = self._expressions.get(source)
+            if expression is None:
+                expression = _selection.parse(source)
+                self._expressions[source] = expression
+            evaluate = self._evaluators[source] = _selection.evaluator(expression)
+        key = evaluate(text)
         if key is not None and key not in ("$connect", "$disconnect"):
             route = snapshot.routes.get(key)
             if route is not None:
                 return route
         return snapshot.routes.get("$default")
 
-    def _message_flow(self, conn: Connection, text: str, now_ms: int) -> Flow:
-        ids = self.gateway.ids
-        request_id = ids.wire_id()
-        message_id = ids.wire_id()
-
-        def frame(message: str) -> str:
-            return error_frame(message, connection_id=conn.connection_id,
-                               request_id=request_id)
-
+    def _message(self, conn: Connection, text: str, now_ms: int) -> Step:
+        """A message up to its integration call: a ``Reply`` or an ``Invoke``
+        whose ``resume`` finishes in ``_message_reply``. A plain function, not a
+        flow generator: it runs for every message."""
+        request_id, message_id, uuid_hex = self.gateway.ids.message_ids()
         stage, snapshot = self._current(conn)
         route = self.select_route(snapshot, text)
         if route is None:
-            return Reply(request_id=request_id, route_key=None, frames=(frame(FORBIDDEN),))
-        if stage is not None and not self._admit(stage, route.route_key, now_ms):
-            return Reply(request_id=request_id, route_key=route.route_key,
-                         frames=(frame(TOO_MANY_REQUESTS),))
+            return Reply(request_id=request_id, route_key=None, frames=(error_frame(
+                FORBIDDEN, connection_id=conn.connection_id, request_id=request_id),))
+        route_key = route.route_key
+        if stage is not None and not self._admit(stage, route_key, now_ms):
+            return Reply(request_id=request_id, route_key=route_key, frames=(error_frame(
+                TOO_MANY_REQUESTS, connection_id=conn.connection_id,
+                request_id=request_id),))
         if route.integration_id is None:
-            return Reply(request_id=request_id, route_key=route.route_key,
-                         frames=(frame(INTERNAL_SERVER_ERROR),))
+            return Reply(request_id=request_id, route_key=route_key, frames=(error_frame(
+                INTERNAL_SERVER_ERROR, connection_id=conn.connection_id,
+                request_id=request_id),))
         integration = snapshot.integrations[route.integration_id]
-
-        def reply(*frames: str) -> Reply:
-            return Reply(request_id=request_id, route_key=route.route_key if route else None,
-                         frames=tuple(frames))
-
-        if integration.integration_type is IntegrationType.MOCK:
+        kind = integration.integration_type
+        if kind is IntegrationType.MOCK:
             body = _mock_body(snapshot, integration) if route.two_way else None
-            return reply(body) if body is not None else reply()
-        variables = stage.stage_variables if stage is not None else {}
-        facts = self._facts(conn, request_id, now_ms)
-        event = message_event(facts, route_key=route.route_key, message_id=message_id,
-                              body=text, stage_variables=variables)
-        outcome = yield self._integration_call(
-            Purpose.MESSAGE, integration, event, route_key=route.route_key, conn=conn,
-            request_id=request_id, now_ms=now_ms,
-            http=HttpCall(method=integration.integration_method or "POST",
-                          url=integration.integration_uri or "",
-                          body=text.encode("utf-8")))
-        if isinstance(outcome, TimedOut):
-            return reply(frame(ENDPOINT_REQUEST_TIMED_OUT))
-        if isinstance(outcome, Raised):
-            return reply(frame(INTERNAL_SERVER_ERROR))
-        if not route.two_way:
-            return reply()
-        try:
-            body = _result_body(outcome.value)
-        except (TypeError, ValueError):
-            return reply(frame(INTERNAL_SERVER_ERROR))
-        return reply(body) if body is not None else reply()
+            return Reply(request_id=request_id, route_key=route_key,
+                         frames=(body,) if body is not None else ())
+        event = build_message_event(
+            route_key, message_id, text,
+            stage.stage_variables if stage is not None else {}, self.api_id,
+            conn.stage, self.domain_name, conn.connection_id, conn.connected_at_ms,
+            request_id, now_ms, conn.source_ip, conn.user_agent, conn.authorizer)
+        timeout_s = integration.timeout_in_millis / 1000.0
+        if kind is IntegrationType.AWS_PROXY:
+            handler = integration.handler
+            assert handler is not None
+            invocation = self._lambda(
+                Purpose.MESSAGE, handler, event, timeout_s, route_key=route_key,
+                conn=conn, request_id=request_id, now_ms=now_ms,
+                function_name=getattr(handler, "__name__", "handler"),
+                uuid_hex=uuid_hex)
+        else:
+            invocation = Invocation(
+                kind=InvocationKind.HTTP, purpose=Purpose.MESSAGE, timeout_s=timeout_s,
+                route_key=route_key, connection_id=conn.connection_id,
+                request_id=request_id, event={},
+                http=HttpCall(method=integration.integration_method or "POST",
+                              url=integration.integration_uri or "",
+                              body=text.encode("utf-8")))
+        return Invoke(invocation, None, route)
 
     # -- disconnect ----------------------------------------------------------------
 
@@ -704,14 +729,22 @@ class Router:
 
     def _lambda(self, purpose: Purpose, handler: Handler, event: dict[str, Any],
                 timeout_s: float, *, route_key: str, conn: Connection, request_id: str,
-                now_ms: int, function_name: str) -> Invocation:
+                now_ms: int, function_name: str,
+                uuid_hex: Optional[str] = None) -> Invocation:
         gw = self.gateway
         timeout_ms = int(timeout_s * 1000)
-        name = re.sub(r"[^A-Za-z0-9_-]", "-", function_name)
+        key = (function_name, gw.region, gw.account_id)
+        names = self._functions.get(key)
+        if names is None:
+            name = re.sub(r"[^A-Za-z0-9_-]", "-", function_name)
+            names = (name, f"arn:aws:lambda:{gw.region}:{gw.account_id}:function:{name}")
+            if len(self._functions) < 1024:
+                self._functions[key] = names
+        if uuid_hex is None:
+            uuid_hex = gw.ids.hex(32)
         context = LambdaContext(
-            function_name=name,
-            invoked_function_arn=f"arn:aws:lambda:{gw.region}:{gw.account_id}:function:{name}",
-            aws_request_id=_uuid(gw.ids.hex(32)), timeout_ms=timeout_ms,
+            function_name=names[0], invoked_function_arn=names[1],
+            aws_request_id=_uuid(uuid_hex), timeout_ms=timeout_ms,
             deadline_ms=now_ms + timeout_ms, clock_ms=self._clock_ms)
         return Invocation(kind=InvocationKind.LAMBDA, purpose=purpose, timeout_s=timeout_s,
                           route_key=route_key, connection_id=conn.connection_id,
@@ -768,11 +801,15 @@ class Router:
 
     def gateway_buckets(self) -> _AccountBuckets:
         """The account-level buckets, shared by every Router of the Gateway."""
+        buckets = self._account
+        if buckets is not None:
+            return buckets
         buckets = getattr(self.gateway, "_framer_account_buckets", None)
         if buckets is None:
             buckets = _AccountBuckets(self.gateway)
             setattr(self.gateway, "_framer_account_buckets", buckets)
         assert isinstance(buckets, _AccountBuckets)
+        self._account = buckets
         return buckets
 
 
@@ -981,6 +1018,28 @@ def _result_body(value: Any) -> Optional[str]:
             return base64.b64decode(body).decode("utf-8", errors="replace")
         return body
     return json.dumps(value)
+
+
+def _message_reply(invocation: Invocation, route: Route, outcome: Outcome) -> Reply:
+    """The second half of ``Router._message``: the reply for the outcome."""
+    request_id = invocation.request_id
+    route_key = route.route_key
+    if isinstance(outcome, Returned):
+        if not route.two_way:
+            return Reply(request_id=request_id, route_key=route_key)
+        try:
+            body = _result_body(outcome.value)
+        except (TypeError, ValueError):
+            message = INTERNAL_SERVER_ERROR
+        else:
+            return Reply(request_id=request_id, route_key=route_key,
+                         frames=(body,) if body is not None else ())
+    elif isinstance(outcome, TimedOut):
+        message = ENDPOINT_REQUEST_TIMED_OUT
+    else:
+        message = INTERNAL_SERVER_ERROR
+    return Reply(request_id=request_id, route_key=route_key, frames=(error_frame(
+        message, connection_id=invocation.connection_id, request_id=request_id),))
 
 
 def _mock_status(integration: Integration) -> dict[str, Any]:
