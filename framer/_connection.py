@@ -400,7 +400,7 @@ class WSConnection:
                     data, limits.max_frame_size, limits.max_message_size, self.client
                 )
                 if frames is not None:
-                    return frames  # type: ignore[no-any-return]
+                    return frames
         if self._reader is None:
             return self._send_handshake(event)
         if isinstance(event, Message):
@@ -431,7 +431,7 @@ class WSConnection:
                 text, limits.max_frame_size, limits.max_message_size, self.client
             )
             if frames is not None:
-                return frames  # type: ignore[no-any-return]
+                return frames
         return self.send(TextMessage(data=text))
 
     def send_bytes(self, data: bytes | bytearray | memoryview) -> bytes:
@@ -442,10 +442,10 @@ class WSConnection:
             and isinstance(data, (bytes, bytearray, memoryview))
             and len(data) <= self.limits.max_message_size
         ):
-            return self._serialize(  # type: ignore[no-any-return]
+            return self._serialize(
                 _OP_BINARY, data, True, self.limits.max_frame_size, self.client
             )
-        return self.send(BytesMessage(data=data))
+        return self.send(BytesMessage(data=data))  # type: ignore[arg-type]
 
     _send_text = send_text
     _send_bytes = send_bytes
@@ -462,11 +462,11 @@ class WSConnection:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes-like, got {type(data).__name__}")
         if self._state is not _OPEN or self._out_opcode:
-            return [self.send(BytesMessage(data=data))]  # raises the right error
+            return [self.send(BytesMessage(data=data))]  # type: ignore[arg-type]
         limit = self.limits.max_message_size
         if len(data) > limit:
             raise MessageTooBigError(len(data), limit)
-        return self._serialize_parts(  # type: ignore[no-any-return]
+        return self._serialize_parts(
             _OP_BINARY, data, True, self.limits.max_frame_size, self.client
         )
 

@@ -382,11 +382,12 @@ class FrameReader:
             return
         if not self._fin:
             return
-        payload = self._whole
-        if payload is None:
+        whole = self._whole
+        if whole is None:
             payload = bytes(self._buf)
             self._buf = bytearray()
         else:
+            payload = whole
             self._whole = None
         text = self._msg_opcode == OP_TEXT
         self._msg_opcode = 0
@@ -468,7 +469,7 @@ def serialize_frames(
             payload = bytes(payload)
         return _header(opcode, fin, n, False) + payload
     view = memoryview(payload)
-    pieces = []
+    pieces: list[Buffer] = []
     start = 0
     while start < n:
         end = start + max_frame_size

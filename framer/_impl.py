@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 __all__ = ["FrameReader", "Shortcut", "drain", "implementation", "load", "mask", "serialize_frames", "serialize_parts",
            "serialize_text"]
@@ -29,19 +30,30 @@ def load(name: str) -> ModuleType:
         return _fast_py
     if name == "compiled":
         try:
-            from . import _fast  # type: ignore[attr-defined]
+            from . import _fast
         except ImportError as exc:
             raise ImportError(
                 "framer's compiled extension framer._fast is not built; "
                 "reinstall with a C compiler and Cython available "
                 "(FRAMER_BUILD_EXTENSION=yes makes a failed build an error)"
             ) from exc
-        return _fast  # type: ignore[no-any-return]
+        return _fast
     raise ValueError(f"implementation must be 'compiled' or 'pure', got {name!r}")
 
 
 implementation: str
-if _forced_pure():
+if TYPE_CHECKING:
+    # Both twins have one interface; the pure one is its reference.
+    from ._fast_py import (
+        FrameReader,
+        Shortcut,
+        drain,
+        mask,
+        serialize_frames,
+        serialize_parts,
+        serialize_text,
+    )
+elif _forced_pure():
     from ._fast_py import (
         FrameReader,
         Shortcut,
@@ -55,7 +67,7 @@ if _forced_pure():
     implementation = "pure"
 else:
     try:
-        from ._fast import (  # type: ignore[no-redef]
+        from ._fast import (
             FrameReader,
             Shortcut,
             drain,
