@@ -142,46 +142,97 @@ cdef extern from *:
     }
 
     /* Incremental UTF-8 validation (RFC 3629: no overlongs, no surrogates,
-       nothing above U+10FFFF).  *need is how many continuation bytes are still
-       expected, *lo..*hi the range allowed for the next one.  Returns 0, or -1
-       at the first byte that makes the text invalid. */
-    static int framer_utf8(const unsigned char *p, Py_ssize_t n,
-                           int *need, unsigned char *lo, unsigned char *hi)
+       nothing above U+10FFFF) as a table-driven automaton: each byte maps to
+       one of 12 classes, and (state, class) to the next state, with no
+       branch per byte.  FRAMER_UTF8_REJECT absorbs, so a chunk is checked
+       once at its end: invalid bytes fail the chunk they arrive in.  Blocks
+       of 16 ASCII bytes are skipped while no sequence is open.  The tables
+       are built once, from the byte ranges of RFC 3629 section 4. */
+    enum { FRAMER_UTF8_ACCEPT = 0, FRAMER_UTF8_REJECT = 1 };
+    static unsigned char framer_utf8_class[256];
+    static unsigned char framer_utf8_next[9 * 12];
+
+    static void framer_utf8_init(void)
+    {
+        int b, st, c;
+        /* classes: 0 ASCII, 1 80-8F, 2 90-9F, 3 A0-BF, 4 never valid,
+           5 C2-DF, 6 E0, 7 E1-EC/EE-EF, 8 ED, 9 F0, 10 F1-F3, 11 F4 */
+        for (b = 0; b < 256; b++) {
+            if (b < 0x80) c = 0;
+            else if (b < 0x90) c = 1;
+            else if (b < 0xA0) c = 2;
+            else if (b < 0xC0) c = 3;
+            else if (b < 0xC2) c = 4;
+            else if (b < 0xE0) c = 5;
+            else if (b == 0xE0) c = 6;
+            else if (b == 0xED) c = 8;
+            else if (b < 0xF0) c = 7;
+            else if (b == 0xF0) c = 9;
+            else if (b < 0xF4) c = 10;
+            else if (b == 0xF4) c = 11;
+            else c = 4;
+            framer_utf8_class[b] = (unsigned char)c;
+        }
+        /* states: 0 accept, 1 reject, 2 one continuation (80-BF) left,
+           3 after E0 (A0-BF, then 2), 4 two left (80-BF, then 2),
+           5 after ED (80-9F, then 2), 6 after F0 (90-BF, then 4),
+           7 three left (80-BF, then 4), 8 after F4 (80-8F, then 4) */
+        for (st = 0; st < 9; st++)
+            for (c = 0; c < 12; c++)
+                framer_utf8_next[st * 12 + c] = FRAMER_UTF8_REJECT;
+        framer_utf8_next[0 * 12 + 0] = 0;
+        framer_utf8_next[0 * 12 + 5] = 2;
+        framer_utf8_next[0 * 12 + 6] = 3;
+        framer_utf8_next[0 * 12 + 7] = 4;
+        framer_utf8_next[0 * 12 + 8] = 5;
+        framer_utf8_next[0 * 12 + 9] = 6;
+        framer_utf8_next[0 * 12 + 10] = 7;
+        framer_utf8_next[0 * 12 + 11] = 8;
+        for (c = 1; c <= 3; c++) {
+            framer_utf8_next[2 * 12 + c] = 0;
+            framer_utf8_next[4 * 12 + c] = 2;
+            framer_utf8_next[7 * 12 + c] = 4;
+        }
+        framer_utf8_next[3 * 12 + 3] = 2;
+        framer_utf8_next[5 * 12 + 1] = 2;
+        framer_utf8_next[5 * 12 + 2] = 2;
+        framer_utf8_next[6 * 12 + 2] = 4;
+        framer_utf8_next[6 * 12 + 3] = 4;
+        framer_utf8_next[8 * 12 + 1] = 4;
+    }
+
+    /* Advance *state over p[0:n]; returns -1 if the text is invalid. */
+    static int framer_utf8(const unsigned char *p, Py_ssize_t n, int *state)
     {
         Py_ssize_t i = 0;
-        int nd = *need;
-        unsigned char l = *lo, h = *hi;
+        unsigned int st = (unsigned int)*state;
         while (i < n) {
-            unsigned char c;
-            if (nd == 0) {
-                uint64_t w;
-                while (i + 8 <= n) {
-                    memcpy(&w, p + i, 8);
-                    if (w & 0x8080808080808080ULL) break;
-                    i += 8;
+            if (st == FRAMER_UTF8_ACCEPT && i + 16 <= n) {
+                uint64_t a, b;
+                memcpy(&a, p + i, 8);
+                memcpy(&b, p + i + 8, 8);
+                if (!((a | b) & 0x8080808080808080ULL)) {
+                    i += 16;
+                    continue;
                 }
-                if (i >= n) break;
-                c = p[i++];
-                if (c < 0x80) continue;
-                if (c < 0xC2) return -1;
-                if (c < 0xE0) { nd = 1; l = 0x80; h = 0xBF; }
-                else if (c < 0xF0) { nd = 2; l = c == 0xE0 ? 0xA0 : 0x80; h = c == 0xED ? 0x9F : 0xBF; }
-                else if (c < 0xF5) { nd = 3; l = c == 0xF0 ? 0x90 : 0x80; h = c == 0xF4 ? 0x8F : 0xBF; }
-                else return -1;
-            } else {
-                c = p[i++];
-                if (c < l || c > h) return -1;
-                l = 0x80; h = 0xBF; nd--;
+                {
+                    Py_ssize_t end = i + 16;
+                    for (; i < end; i++)
+                        st = framer_utf8_next[st * 12 + framer_utf8_class[p[i]]];
+                }
+                continue;
             }
+            st = framer_utf8_next[st * 12 + framer_utf8_class[p[i]]];
+            i++;
         }
-        *need = nd; *lo = l; *hi = h;
-        return 0;
+        *state = (int)st;
+        return st == FRAMER_UTF8_REJECT ? -1 : 0;
     }
     """
     void framer_xor(unsigned char* dst, const unsigned char* src, Py_ssize_t n,
                     const unsigned char* key) nogil
-    int framer_utf8(const unsigned char* p, Py_ssize_t n, int* need,
-                    unsigned char* lo, unsigned char* hi) nogil
+    void framer_utf8_init()
+    int framer_utf8(const unsigned char* p, Py_ssize_t n, int* state) nogil
 
 
 cdef extern from "Python.h":
@@ -202,6 +253,8 @@ cdef enum:
     OP_CLOSE = 0x8
     OP_PING = 0x9
     OP_PONG = 0xA
+
+framer_utf8_init()
 
 cdef object _new = object.__new__
 cdef object _TextMessage = TextMessage
@@ -312,10 +365,8 @@ cdef class FrameReader:
     cdef PyObject* _buf
     cdef Py_ssize_t _buf_len
     cdef Py_ssize_t _buf_cap
-    cdef int _u_need
+    cdef int _u_state
     cdef Py_ssize_t _u_checked
-    cdef unsigned char _u_lo
-    cdef unsigned char _u_hi
     cdef unsigned char _control[125]
     cdef Py_ssize_t _control_len
     cdef public bint closed
@@ -340,10 +391,8 @@ cdef class FrameReader:
         self._msg_size = 0
         self._buf_len = 0
         self._buf_cap = 0
-        self._u_need = 0
+        self._u_state = 0
         self._u_checked = 0
-        self._u_lo = 0x80
-        self._u_hi = 0xBF
         self._control_len = 0
         self.closed = False
         self.done = False
@@ -362,9 +411,7 @@ cdef class FrameReader:
         self._buf_cap = 0
         # Every message starts UTF-8 validation afresh.
         self._u_checked = 0
-        self._u_need = 0
-        self._u_lo = 0x80
-        self._u_hi = 0xBF
+        self._u_state = 0
 
     @property
     def buffered(self):
@@ -449,7 +496,7 @@ cdef class FrameReader:
         self._drop_buffer()
         self._head_len = 0
         self._control_len = 0
-        self._u_need = 0
+        self._u_state = 0
         out.append(CloseConnection(code=code, reason=reason))
         return -1
 
@@ -601,7 +648,7 @@ cdef class FrameReader:
             # Validate text as it arrives, so bad bytes fail the connection
             # now; the message's last piece is validated by the decode that
             # _end_frame does anyway.
-            if framer_utf8(dst, take, &self._u_need, &self._u_lo, &self._u_hi) < 0:
+            if framer_utf8(dst, take, &self._u_state) < 0:
                 self._fail(1007, "invalid UTF-8 in text message", out)
             self._u_checked = self._buf_len
         return 0
@@ -632,8 +679,8 @@ cdef class FrameReader:
             text = PyUnicode_DecodeUTF8(<const char*>p, n, NULL)
         except UnicodeDecodeError:
             # Same reasons as the pure twin, which decodes incrementally.
-            self._u_need = 0
-            if framer_utf8(p, n, &self._u_need, &self._u_lo, &self._u_hi) < 0:
+            self._u_state = 0
+            if framer_utf8(p, n, &self._u_state) < 0:
                 self._fail(1007, "invalid UTF-8 in text message", out)
             else:
                 self._fail(1007, "text message ends inside a UTF-8 sequence", out)
@@ -684,7 +731,7 @@ cdef class FrameReader:
                 # with it in the pure twin's words.
                 self._msg_opcode = 0
                 if framer_utf8(start + self._u_checked, self._buf_len - self._u_checked,
-                               &self._u_need, &self._u_lo, &self._u_hi) < 0:
+                               &self._u_state) < 0:
                     self._fail(1007, "invalid UTF-8 in text message", out)
                 else:
                     self._fail(1007, "text message ends inside a UTF-8 sequence", out)

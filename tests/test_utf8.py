@@ -1,0 +1,83 @@
+"""UTF-8 validation of text messages: both twins agree with CPython's decoder.
+
+The compiled twin validates text pieces with its own automaton and the last
+piece with CPython's decoder; the pure twin uses CPython's incremental
+decoder throughout.  Both must accept exactly the messages ``bytes.decode``
+accepts, close with 1007 in the same read, and give the same reason.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from _support import client_frame
+
+# Pieces that exercise every row of RFC 3629's table and its edges.
+PIECES = [
+    b"a", b"abcdefghijklmnop", b"\x7f", b"\xc2\x80", b"\xdf\xbf", b"\xe0\xa0\x80",
+    b"\xe0\x9f\xbf", b"\xed\x9f\xbf", b"\xed\xa0\x80", b"\xee\x80\x80", b"\xef\xbf\xbf",
+    b"\xf0\x90\x80\x80", b"\xf0\x8f\xbf\xbf", b"\xf4\x8f\xbf\xbf", b"\xf4\x90\x80\x80",
+    b"\xc0\x80", b"\xc1\xbf", b"\xf5\x80\x80\x80", b"\xff", b"\x80", b"\xbf", b"\xe1", b"\xf1\x80",
+    "é€😀ж".encode(),
+]
+
+text_bytes = st.lists(st.sampled_from(PIECES), max_size=40).map(b"".join)
+
+
+def events_for(impl: ModuleType, payload: bytes, frame_sizes: list[int],
+               read_cuts: list[int]) -> list[object]:
+    """Send ``payload`` as a text message in frames, fed in reads; return events per read."""
+    stream = b""
+    start = 0
+    sizes = [s for s in frame_sizes if s > 0] or [len(payload) or 1]
+    opcode = 1
+    while True:
+        size = sizes[0] if sizes else len(payload)
+        sizes = sizes[1:]
+        chunk = payload[start : start + size]
+        start += len(chunk)
+        last = start >= len(payload)
+        stream += client_frame(opcode, chunk, fin=last)
+        opcode = 0
+        if last:
+            break
+    reader = impl.FrameReader(False, 1 << 20, 1 << 20, False)
+    out: list[object] = []
+    prev = 0
+    for cut in sorted(set(c % (len(stream) + 1) for c in read_cuts)) + [len(stream)]:
+        out.append(reader.feed(stream[prev:cut]))
+        prev = cut
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(payload=text_bytes, frame_sizes=st.lists(st.integers(1, 40), max_size=6),
+       read_cuts=st.lists(st.integers(0, 10_000), max_size=6))
+def test_twins_validate_utf8_alike(impl_pair: tuple[ModuleType, ModuleType], payload: bytes,
+                                   frame_sizes: list[int], read_cuts: list[int]) -> None:
+    pure, compiled = impl_pair
+    a = events_for(pure, payload, frame_sizes, read_cuts)
+    b = events_for(compiled, payload, frame_sizes, read_cuts)
+    assert a == b
+    flat = [e for read in a for e in read]
+    try:
+        expected = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        assert len(flat) == 1 and flat[0].code == 1007
+    else:
+        assert len(flat) == 1 and flat[0].data == expected
+
+
+def test_large_mixed_text_in_pieces(impl: ModuleType) -> None:
+    text = ("abc é € 😀 ж " * 12000)[:40000]
+    payload = text.encode()
+    got = events_for(impl, payload, [32768], [1, 1000, 32770, 50000, 65536])
+    flat = [e for read in got for e in read]
+    assert len(flat) == 1 and flat[0].data == text
+    bad = payload[:40000] + b"\xed\xa0\x80" + os.urandom(0) + payload[40000:]
+    got = events_for(impl, bad, [32768], [])
+    assert [e.code for read in got for e in read] == [1007]
