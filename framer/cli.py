@@ -59,9 +59,33 @@ def load_app(spec: str) -> Any:
     return value
 
 
+def _add_conform_parser(sub: Any) -> None:
+    conform = sub.add_parser(
+        "conform",
+        help="probe a WebSocket server for API Gateway's runtime rules",
+        description="Probe ws://HOST:PORT/PATH for API Gateway's rules (32 KiB frames, "
+        "128 KiB messages, text only, UTF-8, ping, close); exit 0 only if every rule passes.",
+    )
+    conform.add_argument("url", help="the WebSocket URL, e.g. ws://127.0.0.1:8080/dev")
+    conform.add_argument("--api-gateway", action="store_true", help="also check that binary frames are closed with 1003")
+    conform.add_argument("--json", action="store_true", help="print the report as JSON")
+    conform.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to wait for each answer (default 5)")
+
+
+def _conform(args: argparse.Namespace) -> int:
+    from framer import conform
+
+    try:
+        return conform.main(args.url, api_gateway=args.api_gateway, as_json=args.json, timeout=args.timeout)
+    except conform.ConformError as exc:
+        print(f"framer: error: {exc}", file=sys.stderr)
+        return 2
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="framer", description="Amazon API Gateway WebSocket runtime")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_conform_parser(sub)
     serve = sub.add_parser(
         "serve",
         help="serve an API over WebSocket with the @connections API on the same port",
@@ -116,6 +140,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``framer`` console script; returns the exit status."""
     parser = _build_parser()
     args = parser.parse_args(argv)
+    if args.command == "conform":
+        return _conform(args)
     if args.command != "serve":
         parser.print_help(sys.stderr)
         return 2
