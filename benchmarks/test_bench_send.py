@@ -3,8 +3,11 @@
 Each round sends one batch from an open server-side connection (made by
 ``setup``, outside the timed region) and keeps what the peer produced until
 the round ends.  The timed loop includes what a caller must do per message
-with each API: framer and wsproto build a ``TextMessage``/``BytesMessage``
-event and get ``bytes`` back; websockets gets ``str.encode()`` then
+with each API: framer calls ``send_text``/``send_bytes`` (one ``bytes`` per
+message, no event to build) and, for 128 KiB messages, ``send_bytes_parts``
+(frame headers + views of the payload for ``writelines``: a socket's writev,
+like picows below); wsproto builds a ``TextMessage``/``BytesMessage`` event
+and gets ``bytes`` back; websockets gets ``str.encode()`` then
 ``send_text``/``send_binary`` and ``data_to_send()``; aiohttp's
 ``WebSocketWriter._write_websocket_frame`` (what ``send_str``/``send_bytes``
 end in, after ``encode()``) writes to a fake transport; picows'
@@ -69,16 +72,32 @@ def send_events(conn: Any, messages: tuple[Any, ...], text: bool, message_types:
     return out
 
 
-def framer_driver(peer: str, work: Workload) -> Driver:
-    from framer import BytesMessage, TextMessage
+def send_framer(conn: Any, messages: tuple[Any, ...], text: bool) -> list[bytes]:
+    out: list[bytes] = []
+    append = out.append
+    send = conn.send_text if text else conn.send_bytes
+    for m in messages:
+        append(send(m))
+    return out
 
+
+def send_framer_parts(conn: Any, messages: tuple[bytes, ...], text: bool) -> list[Any]:
+    out: list[Any] = []
+    extend = out.extend
+    send = conn.send_bytes_parts
+    for m in messages:
+        extend(send(m))
+    return out
+
+
+def framer_driver(peer: str, work: Workload) -> Driver:
     impl = peer.split("-", 1)[1]
-    types = (TextMessage, BytesMessage)
+    fragmented = work.payload_bytes // work.count > FRAME_SIZE
 
     def setup() -> tuple[Any, ...]:
-        return open_framer(impl, work.text), work.messages, work.text, types
+        return open_framer(impl, work.text), work.messages, work.text
 
-    return setup, send_events, _join, setup
+    return setup, send_framer_parts if fragmented else send_framer, _join, setup
 
 
 def wsproto_driver(peer: str, work: Workload) -> Driver:
