@@ -322,7 +322,7 @@ class WSConnection:
                 if self.handshake.state is ConnectionState.CONNECTING:
                     self._after_head += bytes(data)
                     return
-            self.handshake.receive_data(None if data is None else bytes(data))
+            self._handshake_receive(None if data is None else bytes(data))
             self._check_open()
             return
         start = max(0, len(self._head) - 3)
@@ -341,14 +341,29 @@ class WSConnection:
         self._head = bytearray()
         self._head_done = True
         self._request_seen = not self.client
-        self.handshake.receive_data(head)
+        self._handshake_receive(head)
         self._check_open()
         if self._reader is None and self.handshake.state is ConnectionState.REJECTING:
             # A client reading a rejection: what follows the head is its body.
             rest = self._after_head
             self._after_head = b""
             if rest:
-                self.handshake.receive_data(rest)
+                self._handshake_receive(rest)
+
+    def _handshake_receive(self, data: bytes | None) -> None:
+        """Feed wsproto's handshake; a malformed head is the peer's error, always."""
+        try:
+            self.handshake.receive_data(data)
+        except RemoteProtocolError:
+            raise
+        except (UnicodeError, ValueError) as exc:
+            # wsproto decodes some header values (Host as IDNA, tokens as
+            # ASCII) and lets the decoding error out; to the caller it is a
+            # bad request like any other.
+            raise RemoteProtocolError(
+                f"malformed opening handshake: {exc}",
+                event_hint=RejectConnection(status_code=400),
+            ) from exc
 
     def _head_too_big(self, limit: int) -> None:
         self._head = bytearray()

@@ -239,9 +239,6 @@ def _non_ascii_header(stream: bytes) -> bool:
     return any(max(line, default=0) > 0x7F for line in head.split(b"\n")[1:])
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError,
-                   reason="engine bug: wsproto's handshake decodes header values as ASCII "
-                          "(Host as IDNA) and WSConnection lets the UnicodeDecodeError escape")
 @pytest.mark.parametrize("header", [b"Host: ", b"Connection: "])
 def test_non_ascii_header_is_a_remote_protocol_error(header: bytes) -> None:
     server = WSConnection(ConnectionType.SERVER)
