@@ -41,7 +41,17 @@ def load(name: str) -> ModuleType:
     raise ValueError(f"implementation must be 'compiled' or 'pure', got {name!r}")
 
 
-implementation: str
+def _select() -> tuple[ModuleType, str]:
+    if _forced_pure():
+        return load("pure"), "pure"
+    try:
+        return load("compiled"), "compiled"
+    except ImportError:
+        return load("pure"), "pure"
+
+
+_module, implementation = _select()
+
 if TYPE_CHECKING:
     # Both twins have one interface; the pure one is its reference.
     from ._fast_py import (
@@ -53,40 +63,11 @@ if TYPE_CHECKING:
         serialize_parts,
         serialize_text,
     )
-elif _forced_pure():
-    from ._fast_py import (
-        FrameReader,
-        Shortcut,
-        drain,
-        mask,
-        serialize_frames,
-        serialize_parts,
-        serialize_text,
-    )
-
-    implementation = "pure"
 else:
-    try:
-        from ._fast import (
-            FrameReader,
-            Shortcut,
-            drain,
-            mask,
-            serialize_frames,
-            serialize_parts,
-            serialize_text,
-        )
-    except ImportError:
-        from ._fast_py import (
-            FrameReader,
-            Shortcut,
-            drain,
-            mask,
-            serialize_frames,
-            serialize_parts,
-            serialize_text,
-        )
-
-        implementation = "pure"
-    else:
-        implementation = "compiled"
+    FrameReader = _module.FrameReader
+    Shortcut = _module.Shortcut
+    drain = _module.drain
+    mask = _module.mask
+    serialize_frames = _module.serialize_frames
+    serialize_parts = _module.serialize_parts
+    serialize_text = _module.serialize_text
