@@ -91,6 +91,12 @@ class ServerConfig:
     ``max_buffer`` bounds the bytes queued for one client that is not reading:
     above it, @connections answers 429 and the server stops reading from that
     client until it drains.
+    ``handshake_timeout`` (seconds) closes a connection that has not
+    completed a request head, or an upgrade, that long after it opened (or
+    after its last plain-HTTP request): a client that connects and sends
+    nothing holds a socket no longer.  ``max_handshake_size`` bounds a request
+    head (431 above it; the engine's ``Limits.max_handshake_size``, 16 KiB,
+    also applies to upgrades).
     """
 
     idle_timeout: float = 600.0
@@ -99,9 +105,11 @@ class ServerConfig:
     close_timeout: float = 2.0
     shutdown_timeout: float = 10.0
     max_request_body: int = 16 * 1024 * 1024
+    handshake_timeout: float = 10.0
+    max_handshake_size: int = 16 * 1024
 
     def __post_init__(self) -> None:
-        for name in ("idle_timeout", "max_duration", "close_timeout", "shutdown_timeout"):
+        for name in ("idle_timeout", "max_duration", "close_timeout", "shutdown_timeout", "handshake_timeout"):
             value = getattr(self, name)
             if not value > 0:
                 raise ValueError(f"ServerConfig.{name} must be > 0 seconds, got {value!r}")
@@ -235,7 +243,7 @@ class _Protocol(asyncio.Protocol):
         self.transport: Optional[asyncio.Transport] = None
         self.state = _HTTP
         self.h11: Optional[h11.Connection] = h11.Connection(
-            h11.SERVER, max_incomplete_event_size=16 * 1024
+            h11.SERVER, max_incomplete_event_size=server.config.max_handshake_size
         )
         self.request: Optional[h11.Request] = None
         self.body = bytearray()
@@ -253,6 +261,7 @@ class _Protocol(asyncio.Protocol):
         self.disconnected = False
         self.reading_paused = False
         self.close_timer: Optional[asyncio.TimerHandle] = None
+        self.handshake_timer: Optional[asyncio.TimerHandle] = None
 
     # -- asyncio.Protocol -------------------------------------------------
 
@@ -263,6 +272,7 @@ class _Protocol(asyncio.Protocol):
         self.source_ip = peer[0] if peer else ""
         transport.set_write_buffer_limits(high=self.server.config.max_buffer)
         self.server._protocols.add(self)
+        self._arm_handshake_timer()
 
     def data_received(self, data: bytes) -> None:
         state = self.state
@@ -287,6 +297,8 @@ class _Protocol(asyncio.Protocol):
         self.server._protocols.discard(self)
         if self.close_timer is not None:
             self.close_timer.cancel()
+        if self.handshake_timer is not None:
+            self.handshake_timer.cancel()
         if state == _OPEN:
             # The peer vanished without a close frame: 1006 (RFC 6455 §7.1.5).
             self._disconnect(1006, "Connection closed abnormally")
@@ -321,6 +333,23 @@ class _Protocol(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
+    def _arm_handshake_timer(self) -> None:
+        if self.handshake_timer is not None:
+            self.handshake_timer.cancel()
+        self.handshake_timer = self.server.loop.call_later(
+            self.server.config.handshake_timeout, self._handshake_timed_out
+        )
+
+    def _handshake_timed_out(self) -> None:
+        """No complete request head (or upgrade) in time: 408 if one was started, then close."""
+        self.handshake_timer = None
+        if self.state != _HTTP:
+            return
+        parser = self.h11
+        if parser is not None and (parser.their_state is not h11.IDLE or parser.trailing_data[0]):
+            self._write(_http.render_response(408, keep_alive=False))
+        self._close_transport()
+
     # -- plain HTTP -------------------------------------------------------
 
     def _http_data(self, data: bytes) -> None:
@@ -350,6 +379,8 @@ class _Protocol(asyncio.Protocol):
                     self.body += event.data
             elif isinstance(event, h11.EndOfMessage):
                 self._dispatch_http(parser)
+                if self.state == _HTTP:
+                    self._arm_handshake_timer()  # keep-alive: the next request gets its own time
             elif isinstance(event, h11.ConnectionClosed):
                 self._close_transport()
                 return
@@ -413,14 +444,28 @@ class _Protocol(asyncio.Protocol):
     def _begin_upgrade(self, request: h11.Request, trailing: bytes) -> None:
         self.state = _CONNECTING
         self.h11 = None
+        if self.handshake_timer is not None:
+            self.handshake_timer.cancel()
+            self.handshake_timer = None
         raw_headers = list(request.headers.raw_items())
         ws = new_server_connection()
         self.ws = ws
+        head = _http.reconstruct_head(request.method, request.target, raw_headers)
+        limit = self.server.config.max_handshake_size
         try:
-            ws.receive_data(_http.reconstruct_head(request.method, request.target, raw_headers))
+            if len(head) > limit:
+                raise RemoteProtocolError(
+                    f"request head of {len(head)} bytes exceeds max_handshake_size={limit}",
+                    event_hint=RejectConnection(status_code=431),
+                )
+            ws.receive_data(head)
             events = list(ws.events())
-        except RemoteProtocolError as exc:
-            self._write(_http.render_response(400, [("Content-Type", "text/plain")], str(exc).encode(), keep_alive=False))
+        except (RemoteProtocolError, UnicodeError) as exc:
+            # UnicodeError: wsproto's handshake decodes some header values as
+            # ASCII/IDNA and the engine lets the error through (a 400).
+            hint = getattr(exc, "event_hint", None)
+            status = hint.status_code if isinstance(hint, RejectConnection) else 400
+            self._write(_http.render_response(status, [("Content-Type", "text/plain")], str(exc).encode(), keep_alive=False))
             self._close_transport()
             self.state = _CLOSED
             return
