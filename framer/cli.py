@@ -1,4 +1,6 @@
-"""``framer`` command line: ``framer serve module:attr`` and ``framer serve --demo``.
+"""``framer`` command line: ``framer serve module:attr``, ``framer serve --demo``,
+``framer serve --control-plane`` (the apigatewayv2 control plane, see
+framer.controlplane) and ``framer functions``.
 
 ``module:attr`` works like uvicorn's ``module:app``: import *module* (the
 current directory is on the path), take *attr* (dots allowed), and serve it.
@@ -103,6 +105,10 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS", help="idle timeout (default 600)")
     serve.add_argument("--max-duration", type=float, default=7200.0, metavar="SECONDS", help="maximum connection duration (default 7200)")
     serve.add_argument("--max-buffer", type=int, default=1024 * 1024, metavar="BYTES", help="outgoing bytes queued per client before 429 (default 1 MiB)")
+    from framer.controlplane import _cli as controlplane_cli
+
+    controlplane_cli.add_serve_arguments(serve)
+    controlplane_cli.add_functions_command(sub)
     return parser
 
 
@@ -112,10 +118,26 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.demo and args.app:
         raise CliError("give either module:attr or --demo, not both")
-    if not args.demo and not args.app:
-        raise CliError("nothing to serve: give module:attr or --demo")
     if not 0 <= args.port <= 65535:
         raise CliError(f"--port must be between 0 and 65535, got {args.port}")
+    control_plane = args.control_plane or bool(args.function) or args.state_dir is not None
+    if not args.demo and not args.app and not control_plane:
+        raise CliError("nothing to serve: give module:attr, --demo, or --control-plane")
+    if control_plane and (args.demo or args.app):
+        raise CliError("--control-plane, --function and --state-dir serve the apigatewayv2 control plane; not with module:attr or --demo")
+    if control_plane:
+        # Serve the apigatewayv2 control plane and its APIs (framer.controlplane).
+        from framer.controlplane._cli import serve_gateway
+
+        if args.stage:
+            raise CliError("--stage needs module:attr or --demo (the control plane serves every stage)")
+        try:
+            config = ServerConfig(
+                idle_timeout=args.idle_timeout, max_duration=args.max_duration, max_buffer=args.max_buffer
+            )
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        return serve_gateway(args, config)
     if args.demo:
         from framer.demo import build_demo
 
@@ -142,6 +164,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "conform":
         return _conform(args)
+    if args.command == "functions":
+        from framer.controlplane._cli import list_functions
+
+        try:
+            return list_functions(args)
+        except CliError as exc:
+            print(f"framer: error: {exc}", file=sys.stderr)
+            return 2
     if args.command != "serve":
         parser.print_help(sys.stderr)
         return 2

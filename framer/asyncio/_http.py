@@ -60,6 +60,13 @@ def parse_target(raw: bytes) -> Target:
         return Target("websocket", unquote(parts[1]), "", path, query)
     if len(parts) == 4 and parts[2] in ("@connections", "%40connections"):
         return Target("connections", unquote(parts[1]), unquote(parts[3]), path, query)
+    # /{apiId}/{stage} and /{apiId}/{stage}/@connections/{id}: one stage among
+    # several APIs on one server (framer.controlplane); the stage is "apiId/stage".
+    if len(parts) == 3 or (len(parts) == 4 and parts[3] == ""):
+        return Target("websocket", f"{unquote(parts[1])}/{unquote(parts[2])}", "", path, query)
+    if len(parts) == 5 and parts[3] in ("@connections", "%40connections"):
+        stage = f"{unquote(parts[1])}/{unquote(parts[2])}"
+        return Target("connections", stage, unquote(parts[4]), path, query)
     return Target("other", "", "", path, query)
 
 

@@ -417,6 +417,17 @@ class _Protocol(asyncio.Protocol):
         if upgrade == b"websocket" and request.method == b"GET":
             self._begin_upgrade(request, parser.trailing_data[0])
             return
+        handle_http = getattr(self.server.router, "handle_http", None)
+        if handle_http is not None:
+            # The app serves other plain-HTTP calls too (the apigatewayv2 control plane).
+            answer = handle_http(
+                request.method.decode("latin-1"), request.target.decode("latin-1"),
+                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers],
+                bytes(self.body),
+            )
+            if answer is not None:
+                self._respond(parser, answer[0], list(answer[1]), answer[2])
+                return
         if target.kind == "connections":
             status, headers, body = self.server._management_http(
                 request.method, target, bytes(self.body), self.body_size
@@ -945,6 +956,10 @@ class Server:
         return error.status, headers, json.dumps({"message": error.message}).encode()
 
 
+#: What the server calls on its router; an object with all of these is served as one.
+_ROUTER_METHODS = ("resolve_stage", "connect", "connection", "get_connection", "mark_active")
+
+
 def _as_router(app: Any) -> Router:
     if isinstance(app, Router):
         return app
@@ -956,6 +971,9 @@ def _as_router(app: Any) -> Router:
         built = build()
         if isinstance(built, Router):
             return built
+    if all(callable(getattr(app, name, None)) for name in _ROUTER_METHODS):
+        # Router-like: several APIs behind one object (framer.controlplane.LocalGateway).
+        return app  # type: ignore[no-any-return]
     raise TypeError(
         f"expected a framer.router.Router (or an object with .router / .build_router()), got {type(app).__name__}"
     )

@@ -1,0 +1,450 @@
+"""Control-plane state in SQLite, and a ``Gateway`` that writes through to it.
+
+Layout: one database, ``<state dir>/state.sqlite3``, with one table::
+
+    resources(seq INTEGER PRIMARY KEY AUTOINCREMENT,
+              api_id TEXT, kind TEXT, rid TEXT, body TEXT,   -- body is JSON
+              UNIQUE (api_id, kind, rid))
+
+``kind`` is ``api``, ``route``, ``integration``, ``integration_response``,
+``route_response``, ``authorizer``, ``deployment`` (with the frozen snapshot it
+serves) or ``stage``. ``seq`` keeps creation order (an update keeps its row),
+so listings come back in the same order after a restart.
+
+Writes: every mutating ``Gateway`` call, once it returns, writes the rows of
+the API it touched that changed since the last write, in one ``BEGIN
+IMMEDIATE`` transaction (WAL journal, ``synchronous=FULL``): a crash (even
+SIGKILL) leaves either the state before the call or the state after it.
+Calls are serialized by one re-entrant lock around the call and its write, so
+concurrent control-plane calls (threads, or the server's event loop) cannot
+interleave. A second ``framer serve`` on the same directory is refused (an
+exclusive ``flock`` on ``<state dir>/lock``), since two writers would each hold
+a different picture of the state.
+
+Python handlers are never stored: an ``AWS_PROXY`` integration or authorizer
+keeps its URI, and the function name in it is resolved again against the
+``--function`` mappings when the state is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import json
+import os
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, TypeVar, Union
+
+from framer.router import (
+    Api,
+    AuthorizationType,
+    Authorizer,
+    Deployment,
+    Gateway,
+    Integration,
+    IntegrationResponse,
+    IntegrationType,
+    LoggingLevel,
+    Route,
+    RouteResponse,
+    RouteSettings,
+    Snapshot,
+    Stage,
+)
+from framer.router._gateway import _ApiState
+
+from ._functions import FunctionRegistry, function_name
+
+__all__ = ["StateStore", "PersistentGateway", "StateDirBusy", "default_state_dir"]
+
+SCHEMA_VERSION = 1
+DB_NAME = "state.sqlite3"
+
+_R = TypeVar("_R")
+
+
+class StateDirBusy(RuntimeError):
+    """Another process holds the state directory."""
+
+
+def default_state_dir() -> Path:
+    """``$FRAMER_STATE_DIR`` if set, else ``./.framer`` (per project, like ``.terraform``)."""
+    env = os.environ.get("FRAMER_STATE_DIR")
+    return Path(env) if env else Path(".framer")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# -- records <-> JSON -----------------------------------------------------------------
+
+_DATES = frozenset({"created_date", "last_updated_date"})
+_ENUMS: dict[str, type[enum.Enum]] = {
+    "integration_type": IntegrationType,
+    "authorization_type": AuthorizationType,
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, RouteSettings):
+        return encode(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def encode(record: Any) -> dict[str, Any]:
+    """A record's fields as JSON-able data (handlers left out)."""
+    return {f.name: _plain(getattr(record, f.name))
+            for f in dataclasses.fields(record) if f.name != "handler"}
+
+
+def _settings(data: Mapping[str, Any]) -> RouteSettings:
+    kw = dict(data)
+    if kw.get("logging_level") is not None:
+        kw["logging_level"] = LoggingLevel(kw["logging_level"])
+    return RouteSettings(**kw)
+
+
+def decode(cls: type[_R], data: Mapping[str, Any]) -> _R:
+    """The record ``encode`` gave ``data`` for (handlers not yet resolved)."""
+    kw: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _DATES:
+            value = datetime.fromisoformat(value)
+        elif key in _ENUMS:
+            value = _ENUMS[key](value)
+        elif key == "default_route_settings":
+            value = _settings(value)
+        elif key == "route_settings":
+            value = {k: _settings(v) for k, v in value.items()}
+        elif key == "identity_source":
+            value = tuple(value)
+        kw[key] = value
+    return cls(**kw)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+class StateStore:
+    """The SQLite file of one state directory (see the module docstring)."""
+
+    def __init__(self, directory: Union[str, "os.PathLike[str]"]) -> None:
+        self.directory = Path(directory)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(f"cannot create state directory {self.directory}: "
+                          f"{exc.strerror or exc}") from None
+        self._lock_fd = self._take_lock()
+        self.path = self.directory / DB_NAME
+        self._db = sqlite3.connect(str(self.path), isolation_level=None,
+                                   check_same_thread=False)
+        self._mutex = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS resources (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                api_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                rid TEXT NOT NULL,
+                body TEXT NOT NULL,
+                UNIQUE (api_id, kind, rid)
+            );
+            """)
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif row[0] != str(SCHEMA_VERSION):
+            raise RuntimeError(
+                f"{self.path}: state schema version {row[0]}, this framer reads "
+                f"version {SCHEMA_VERSION}")
+
+    def _take_lock(self) -> Optional[int]:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no cross-process guard
+            return None
+        fd = os.open(str(self.directory / "lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StateDirBusy(
+                f"state directory {self.directory} is in use by another framer "
+                "process (give each server its own --state-dir)") from None
+        return fd
+
+    def rows(self) -> list[tuple[str, str, str, Any]]:
+        """Every stored row, ``(api_id, kind, rid, body)``, in creation order."""
+        with self._mutex:
+            cursor = self._db.execute(
+                "SELECT api_id, kind, rid, body FROM resources ORDER BY seq")
+            return [(a, k, r, json.loads(b)) for a, k, r, b in cursor.fetchall()]
+
+    def write(self, api_id: str, upserts: list[tuple[str, str, str]],
+              deletes: list[tuple[str, str]]) -> None:
+        """Apply one API's changed rows ``(kind, rid, body)`` and removed
+        ``(kind, rid)`` in one transaction."""
+        if not upserts and not deletes:
+            return
+        with self._mutex:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT INTO resources (api_id, kind, rid, body) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (api_id, kind, rid) DO UPDATE SET body = excluded.body",
+                    [(api_id, k, r, b) for k, r, b in upserts])
+                db.executemany(
+                    "DELETE FROM resources WHERE api_id = ? AND kind = ? AND rid = ?",
+                    [(api_id, k, r) for k, r in deletes])
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the database and release the directory."""
+        with self._mutex:
+            self._db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> "StateStore":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+# Gateway methods that change state; each is wrapped to write through.
+_MUTATIONS = (
+    "create_api", "update_api", "delete_api",
+    "create_integration", "update_integration", "delete_integration",
+    "create_integration_response",
+    "create_authorizer", "delete_authorizer",
+    "create_route", "update_route", "delete_route",
+    "create_route_response", "delete_route_response",
+    "create_deployment", "delete_deployment",
+    "create_stage", "update_stage", "delete_route_settings", "delete_stage",
+)
+
+
+class PersistentGateway(Gateway):
+    """A ``Gateway`` whose state lives in a :class:`StateStore`.
+
+    Built from the store's rows (every stage serves the deployment it served
+    before), then every mutation is written through. ``functions`` resolves
+    the Lambda function names of AWS_PROXY integrations and authorizers.
+    """
+
+    def __init__(self, store: StateStore, functions: FunctionRegistry,
+                 *, clock: Callable[[], datetime] = _utc_now, **options: Any) -> None:
+        super().__init__(clock=clock, **options)
+        self.store = store
+        self.functions = functions
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._saved: dict[str, dict[tuple[str, str], str]] = {}
+        self._deployment_json: dict[tuple[str, str], str] = {}
+        self._load()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held around every mutation and its write; hold it to read consistently."""
+        return self._lock
+
+    # -- loading ----------------------------------------------------------------
+
+    def _handler(self, uri: Optional[str]) -> Any:
+        return self.functions.resolve_uri(uri, "uri", strict=False)[1]
+
+    def _integration(self, data: Mapping[str, Any]) -> Integration:
+        integration = decode(Integration, data)
+        if integration.integration_type is IntegrationType.AWS_PROXY:
+            integration = dataclasses.replace(
+                integration, handler=self._handler(integration.integration_uri))
+        return integration
+
+    def _authorizer(self, data: Mapping[str, Any]) -> Authorizer:
+        authorizer = decode(Authorizer, data)
+        return dataclasses.replace(authorizer,
+                                   handler=self._handler(authorizer.authorizer_uri))
+
+    def _load(self) -> None:
+        order = ("api", "integration", "integration_response", "authorizer", "route",
+                 "route_response", "deployment", "stage")
+        rows = sorted(self.store.rows(), key=lambda r: order.index(r[1]))
+        states: dict[str, _ApiState] = {}
+        for api_id, kind, rid, body in rows:
+            if kind == "api":
+                states[api_id] = _ApiState(decode(Api, body))
+                continue
+            state = states[api_id]
+            if kind == "integration":
+                state.integrations[rid] = self._integration(body)
+                state.integration_responses[rid] = {}
+            elif kind == "integration_response":
+                parent, child = rid.split("/", 1)
+                state.integration_responses[parent][child] = decode(IntegrationResponse, body)
+            elif kind == "authorizer":
+                state.authorizers[rid] = self._authorizer(body)
+            elif kind == "route":
+                state.routes[rid] = decode(Route, body)
+                state.route_responses[rid] = {}
+            elif kind == "route_response":
+                parent, child = rid.split("/", 1)
+                state.route_responses[parent][child] = decode(RouteResponse, body)
+            elif kind == "deployment":
+                state.deployments[rid] = decode(Deployment, body["deployment"])
+                state.snapshots[rid] = self._snapshot(api_id, body["snapshot"])
+            elif kind == "stage":
+                state.stages[rid] = decode(Stage, body)
+        self._apis.update(states)
+        for api_id in states:
+            self._saved[api_id] = self._rows(api_id)
+
+    def _snapshot(self, api_id: str, data: Mapping[str, Any]) -> Snapshot:
+        routes = [decode(Route, r) for r in data["routes"]]
+        return Snapshot(
+            api_id=api_id,
+            route_selection_expression=data["route_selection_expression"],
+            routes={r.route_key: r for r in routes},
+            integrations={i["integration_id"]: self._integration(i)
+                          for i in data["integrations"]},
+            integration_responses={
+                iid: {r["integration_response_id"]: decode(IntegrationResponse, r)
+                      for r in items}
+                for iid, items in data["integration_responses"].items()},
+            route_responses={
+                rid: {r["route_response_id"]: decode(RouteResponse, r) for r in items}
+                for rid, items in data["route_responses"].items()},
+            authorizers={a["authorizer_id"]: self._authorizer(a)
+                         for a in data["authorizers"]},
+        )
+
+    # -- saving ------------------------------------------------------------------
+
+    def _rows(self, api_id: str) -> dict[tuple[str, str], str]:
+        state = self._apis.get(api_id)
+        if state is None:
+            return {}
+        rows: dict[tuple[str, str], str] = {("api", api_id): _dumps(encode(state.api))}
+        for iid, integration in state.integrations.items():
+            rows[("integration", iid)] = _dumps(encode(integration))
+            for rid, response in state.integration_responses.get(iid, {}).items():
+                rows[("integration_response", f"{iid}/{rid}")] = _dumps(encode(response))
+        for aid, authorizer in state.authorizers.items():
+            rows[("authorizer", aid)] = _dumps(encode(authorizer))
+        for route_id, route in state.routes.items():
+            rows[("route", route_id)] = _dumps(encode(route))
+            for rid, route_response in state.route_responses.get(route_id, {}).items():
+                rows[("route_response", f"{route_id}/{rid}")] = _dumps(encode(route_response))
+        for did, deployment in state.deployments.items():
+            key = (api_id, did)
+            text = self._deployment_json.get(key)
+            if text is None:  # deployments are immutable: encode each once
+                snap = state.snapshots[did]
+                text = _dumps({
+                    "deployment": encode(deployment),
+                    "snapshot": {
+                        "route_selection_expression": snap.route_selection_expression,
+                        "routes": [encode(r) for r in snap.routes.values()],
+                        "integrations": [encode(i) for i in snap.integrations.values()],
+                        "integration_responses": {
+                            k: [encode(r) for r in v.values()]
+                            for k, v in snap.integration_responses.items()},
+                        "route_responses": {
+                            k: [encode(r) for r in v.values()]
+                            for k, v in snap.route_responses.items()},
+                        "authorizers": [encode(a) for a in snap.authorizers.values()],
+                    },
+                })
+                self._deployment_json[key] = text
+            rows[("deployment", did)] = text
+        for name, stage in state.stages.items():
+            rows[("stage", name)] = _dumps(encode(stage))
+        return rows
+
+    def save(self, api_id: str) -> None:
+        """Write the API's changed rows (all of them gone if it was deleted)."""
+        with self._lock:
+            rows = self._rows(api_id)
+            old = self._saved.get(api_id, {})
+            upserts = [(k, r, body) for (k, r), body in rows.items() if old.get((k, r)) != body]
+            deletes = [key for key in old if key not in rows]
+            self.store.write(api_id, upserts, deletes)
+            if rows:
+                self._saved[api_id] = rows
+            else:
+                self._saved.pop(api_id, None)
+                for key in [k for k in self._deployment_json if k[0] == api_id]:
+                    del self._deployment_json[key]
+
+    def unmapped_functions(self) -> dict[str, list[str]]:
+        """Function names the state uses with no ``--function`` mapping ->
+        where (``apiId/integrations/id`` or ``apiId/authorizers/id``)."""
+        out: dict[str, list[str]] = {}
+        with self._lock:
+            for api_id, state in self._apis.items():
+                uses = [(f"{api_id}/integrations/{i.integration_id}", i.integration_uri)
+                        for i in state.integrations.values()
+                        if i.integration_type is IntegrationType.AWS_PROXY]
+                uses += [(f"{api_id}/authorizers/{a.authorizer_id}", a.authorizer_uri)
+                         for a in state.authorizers.values()]
+                for snap in state.snapshots.values():
+                    uses += [(f"{api_id}/integrations/{i.integration_id}", i.integration_uri)
+                             for i in snap.integrations.values()
+                             if i.integration_type is IntegrationType.AWS_PROXY]
+                for where, uri in uses:
+                    name = function_name(uri or "")
+                    if name is not None and name not in self.functions:
+                        places = out.setdefault(name, [])
+                        if where not in places:
+                            places.append(where)
+        return out
+
+
+def _persisting(name: str) -> Callable[..., Any]:
+    base = getattr(Gateway, name)
+
+    @functools.wraps(base)
+    def method(self: PersistentGateway, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self._depth += 1
+            result: Any = None
+            try:
+                result = base(self, *args, **kwargs)
+                return result
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    api_id = args[0] if args else kwargs.get("api_id")
+                    if name == "create_api" and result is not None:
+                        api_id = result.api_id
+                    if isinstance(api_id, str):
+                        self.save(api_id)
+    return method
+
+
+for _name in _MUTATIONS:
+    setattr(PersistentGateway, _name, _persisting(_name))
+del _name
