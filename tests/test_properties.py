@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from wsproto.events import BytesMessage, CloseConnection, TextMessage
 
 from _support import open_pair, parse_frames, xor
-from framer import Limits, MessageTooBigError
+from framer import ConnectionType, Limits, MessageTooBigError
+from framer.testing import invalid_frames, messages
 
 FRAME = 32768
 MESSAGE = 131072
@@ -149,42 +150,16 @@ def raw_frames(draw: st.DrawFn) -> bytes:
     return head + payload
 
 
-def masked(opcode: int, payload: bytes, fin: bool, key: bytes) -> bytes:
-    n = len(payload)
-    b0 = (0x80 if fin else 0) | opcode
-    if n < 126:
-        head = bytes((b0, 0x80 | n))
-    elif n < 65536:
-        head = bytes((b0, 0x80 | 126)) + struct.pack("!H", n)
-    else:
-        head = bytes((b0, 0x80 | 127)) + struct.pack("!Q", n)
-    return head + key + xor(payload, key)
-
-
-@st.composite
-def good_messages(draw: st.DrawFn) -> bytes:
-    """A well-formed message in fragments, maybe with control frames between them."""
-    is_text = draw(st.booleans())
-    if is_text:
-        payload = draw(st.text(max_size=60)).encode()
-    else:
-        payload = draw(st.binary(max_size=60))
-    cuts = sorted(draw(st.lists(st.integers(0, len(payload)), max_size=3)))
-    pieces = [payload[a:b] for a, b in zip([0, *cuts], [*cuts, len(payload)])]
-    key = draw(st.binary(min_size=4, max_size=4))
-    out = []
-    for i, piece in enumerate(pieces):
-        if i and draw(st.integers(0, 3)) == 0:
-            out.append(masked(draw(st.sampled_from([9, 10])), draw(st.binary(max_size=5)), True, key))
-        opcode = (1 if is_text else 2) if i == 0 else 0
-        out.append(masked(opcode, piece, i == len(pieces) - 1, key))
-    return b"".join(out)
+# Well-formed messages in fragments, pings and pongs between them, and frames
+# with one labelled defect: framer.testing's strategies (the ones users get).
+good_messages = messages(ConnectionType.CLIENT, max_size=60, max_fragments=4).map(lambda t: t.data)
+bad_frames = invalid_frames(ConnectionType.CLIENT).map(lambda bad: bad.data)
 
 
 # Mostly well-formed traffic, sometimes a bad frame, a random tail or random bytes.
 streams = st.one_of(
-    st.lists(st.one_of(good_messages(), good_messages(), raw_frames()), max_size=6).map(b"".join),
-    st.tuples(st.lists(good_messages(), max_size=3).map(b"".join), st.binary(max_size=20)).map(
+    st.lists(st.one_of(good_messages, good_messages, raw_frames(), bad_frames), max_size=6).map(b"".join),
+    st.tuples(st.lists(good_messages, max_size=3).map(b"".join), st.binary(max_size=20)).map(
         lambda t: t[0] + t[1]
     ),
     st.lists(raw_frames(), max_size=6).map(b"".join),
