@@ -284,3 +284,13 @@ def test_missing_hypothesis_is_a_clear_import_error() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "pip install 'framer[testing]'" in out.stdout, out.stderr
+
+
+def test_module_docstring_example_runs() -> None:
+    import textwrap
+
+    doc = framer.testing.__doc__ or ""
+    code = doc[doc.index("    from hypothesis"):doc.index("Needs hypothesis")]
+    namespace: dict[str, object] = {}
+    exec(textwrap.dedent(code), namespace)
+    namespace["test_refused"]()  # type: ignore[operator]

@@ -9,17 +9,28 @@ with what the receiver must make of them:
 * :func:`invalid_frames` and :func:`over_limits` draw :class:`InvalidFrame`:
   bytes and the close code (1002, 1003, 1007, 1009) the receiver must send.
 
-Example, against framer's own engine::
+Example, against framer's own engine (any endpoint works the same way: open
+it, feed ``bad.data`` after the handshake, read the close code it sends)::
 
     from hypothesis import given
-    from framer import ConnectionType, Limits, WSConnection
+    from framer import CloseConnection, ConnectionType, Limits, WSConnection
+    from framer import AcceptConnection, Request
     from framer.testing import invalid_frames
+
+    def open_server(limits):
+        client = WSConnection(ConnectionType.CLIENT)
+        server = WSConnection(ConnectionType.SERVER, limits)
+        server.receive_data(client.send(Request(host="example.com", target="/")))
+        list(server.events())
+        server.send(AcceptConnection())
+        return server
 
     @given(invalid_frames(limits=Limits.api_gateway()))
     def test_refused(bad):
-        server = open_server()  # a WSConnection past its handshake
+        server = open_server(Limits.api_gateway())
         server.receive_data(bad.data)
-        assert [e.code for e in server.events() if type(e).__name__ == "CloseConnection"] == [bad.code]
+        codes = [e.code for e in server.events() if isinstance(e, CloseConnection)]
+        assert codes == [bad.code], bad.why
 
 Needs hypothesis: ``pip install 'framer[testing]'``.
 """
