@@ -41,6 +41,8 @@ cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
     int _PyBytes_Resize(PyObject** bytes, Py_ssize_t newsize) except -1
     int PyObject_GenericSetDict(object o, object value, void* context) except -1
+    object PyObject_GenericGetDict(object o, void* context)
+    int PyDict_Update(object a, object b) except -1
     dict PyDict_Copy(object)
     PyObject* PyType_GenericAlloc(PyTypeObject* t, Py_ssize_t nitems) except NULL
 
@@ -272,7 +274,7 @@ cdef dict _MESSAGE_FIELDS = {"data": None, "frame_finished": True, "message_fini
 cdef dict _CONTROL_FIELDS = {"payload": None}
 
 
-cdef inline object _event(object cls, dict template, str name, object value):
+cdef object _event_given_dict(object cls, dict template, str name, object value):
     # Same result as cls(name=value) (wsproto's events are frozen dataclasses
     # without __post_init__), for a third of the cost: allocate the instance,
     # give it a copy of a ready-made field dict, set the one field that varies.
@@ -282,6 +284,35 @@ cdef inline object _event(object cls, dict template, str name, object value):
     fields[name] = value
     PyObject_GenericSetDict(event, fields, NULL)
     return event
+
+
+cdef object _event_own_dict(object cls, dict template, str name, object value):
+    # The portable way: let the instance make its own dict, then fill it.
+    cdef object event = _new(cls)
+    cdef dict fields = PyObject_GenericGetDict(event, NULL)
+    PyDict_Update(fields, template)
+    fields[name] = value
+    return event
+
+
+cdef bint _probe_given_dict():
+    """Whether this CPython reads attributes from a dict given with
+    PyObject_GenericSetDict (3.10 and 3.11 do; newer ones may keep inline
+    values instead, and then the portable way is used)."""
+    try:
+        event = _event_given_dict(TextMessage, _MESSAGE_FIELDS, "data", "probe")
+        return event.data == "probe" and event == TextMessage(data="probe")
+    except Exception:
+        return False
+
+
+cdef bint _GIVEN_DICT = _probe_given_dict()
+
+
+cdef inline object _event(object cls, dict template, str name, object value):
+    if _GIVEN_DICT:
+        return _event_given_dict(cls, template, name, value)
+    return _event_own_dict(cls, template, name, value)
 
 
 cdef inline object _message_event(object cls, object data):
