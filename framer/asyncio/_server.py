@@ -72,8 +72,12 @@ log = logging.getLogger("framer.server")
 _GOING_AWAY = (1001, "Going away")
 
 
+_time_ns = time.time_ns
+_perf_counter = time.perf_counter
+
+
 def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return _time_ns() // 1_000_000
 
 
 def _iso_ms(ms: int) -> str:
@@ -590,8 +594,8 @@ class _Protocol(asyncio.Protocol):
     def _on_text(self, text: str) -> None:
         server = self.server
         self.last_active = server.loop.time()
-        started = time.perf_counter()
-        step = self.conn.receive_text(text, now_ms=_now_ms())
+        started = _perf_counter()
+        step = self.conn.receive_text(text, now_ms=_time_ns() // 1_000_000)
         # Run coroutine handlers eagerly: one that finishes without awaiting
         # (an echo, a lookup) costs no task and no extra loop iteration.
         while type(step) is Invoke:
@@ -614,7 +618,9 @@ class _Protocol(asyncio.Protocol):
                 _current.reset(token)
             server._spawn(self._message_suspended(step, coro, yielded, started))
             return
-        self._deliver(step, started)
+        # Delivered in the same call that received it: last_active (set above)
+        # is already the delivery time.
+        self._deliver(step, started, False)
 
     async def _message(self, step: Any, started: float) -> None:
         _current.set(self.server)  # this task runs in its own copy of the context
@@ -633,13 +639,17 @@ class _Protocol(asyncio.Protocol):
             outcome = Raised(error=exc)
         self._deliver(await _drive(step.resume(outcome)), started)
 
-    def _deliver(self, reply: Reply, started: float) -> None:
-        if self.state == _OPEN and reply.frames:
-            ws = self.ws
-            out = b"".join(ws.send(TextMessage(data=frame)) for frame in reply.frames)
-            self._write(out)
-            self.last_active = self.server.loop.time()
-        if self.server.log_messages:
+    def _deliver(self, reply: Reply, started: float, touch: bool = True) -> None:
+        frames = reply.frames
+        if frames and self.state == _OPEN:
+            transport = self.transport
+            if transport is not None and not transport.is_closing():
+                send_text = self.ws.send_text  # whole text messages: no event object
+                transport.write(send_text(frames[0]) if len(frames) == 1
+                                else b"".join(map(send_text, frames)))
+            if touch:
+                self.last_active = self.server.loop.time()
+        if self.server.log_messages and log.isEnabledFor(logging.INFO):
             log.info(
                 "message stage=%s route=%s id=%s status=%s latency=%.1fms",
                 self.stage, reply.route_key, self.connection_id, "ok" if reply.frames is not None else "-",
