@@ -1004,20 +1004,21 @@ def _result_body(value: Any) -> Optional[str]:
     """
     if value is None:
         return None
-    if isinstance(value, HttpResponse):
-        return value.body.decode("utf-8", errors="replace") if value.body else None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        body = value.get("body")
-        if body is None:
-            return None
-        if not isinstance(body, str):
-            return json.dumps(body)
-        if value.get("isBase64Encoded"):
-            return base64.b64decode(body).decode("utf-8", errors="replace")
-        return body
-    return json.dumps(value)
+    if type(value) is not dict:  # the usual result: skip the typing.Mapping check
+        if isinstance(value, HttpResponse):
+            return value.body.decode("utf-8", errors="replace") if value.body else None
+        if isinstance(value, str):
+            return value
+        if not isinstance(value, Mapping):
+            return json.dumps(value)
+    body = value.get("body")  # a mapping
+    if body is None:
+        return None
+    if not isinstance(body, str):
+        return json.dumps(body)
+    if value.get("isBase64Encoded"):
+        return base64.b64decode(body).decode("utf-8", errors="replace")
+    return body
 
 
 def _message_reply(invocation: Invocation, route: Route, outcome: Outcome) -> Reply:
