@@ -476,8 +476,8 @@ class _Protocol(asyncio.Protocol):
             ws.receive_data(head)
             events = list(ws.events())
         except (RemoteProtocolError, UnicodeError) as exc:
-            # UnicodeError: wsproto's handshake decodes some header values as
-            # ASCII/IDNA and the engine lets the error through (a 400).
+            # UnicodeError: defence in depth; the engine maps wsproto's decoding
+            # errors on header values to RemoteProtocolError (400) itself.
             hint = getattr(exc, "event_hint", None)
             status = hint.status_code if isinstance(hint, RejectConnection) else 400
             self._write(_http.render_response(status, [("Content-Type", "text/plain")], str(exc).encode(), keep_alive=False))
