@@ -38,7 +38,7 @@ import enum
 import fnmatch
 import json
 import re
-from dataclasses import field
+from dataclasses import field, fields
 from typing import Any, Callable, Generator, Mapping, Optional, Sequence, Union
 from urllib.parse import parse_qsl, unquote
 
@@ -263,6 +263,33 @@ class Reply:
     frames: tuple[str, ...] = ()
 
 
+def _slot_setters(cls: type, names: tuple[str, ...]) -> Optional[tuple[Any, ...]]:
+    """The slot setters of a frozen slotted record, in field order, for building
+    one on the message path without its dataclass ``__init__`` (which makes one
+    ``object.__setattr__`` call per field); ``None`` where records have no slots."""
+    if "__slots__" not in cls.__dict__:
+        return None
+    if tuple(f.name for f in fields(cls)) != names:
+        raise AssertionError(f"{cls.__name__} fields changed: update its fast constructor")
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+_new = object.__new__
+_REPLY_SET = _slot_setters(Reply, ("request_id", "route_key", "frames"))
+
+
+def _reply(request_id: str, route_key: Optional[str], frames: tuple[str, ...]) -> Reply:
+    """``Reply(request_id=..., route_key=..., frames=...)``, faster."""
+    setters = _REPLY_SET
+    if setters is None:
+        return Reply(request_id=request_id, route_key=route_key, frames=frames)
+    reply = _new(Reply)
+    setters[0](reply, request_id)
+    setters[1](reply, route_key)
+    setters[2](reply, frames)
+    return reply
+
+
 @record
 class Closed:
     """``$disconnect`` is done; ``error`` is what its handler raised, if anything."""
@@ -309,6 +336,35 @@ class Invoke:
 
 
 Step = Union[Invoke, Accept, Refuse, Reply, Closed]
+
+_INVOCATION_SET = _slot_setters(Invocation, (
+    "kind", "purpose", "timeout_s", "route_key", "connection_id", "request_id",
+    "handler", "event", "context", "http"))
+
+
+def _lambda_invocation(purpose: Purpose, timeout_s: float, route_key: str,
+                       connection_id: str, request_id: str, handler: Handler,
+                       event: Mapping[str, Any], context: LambdaContext) -> Invocation:
+    """``Invocation(kind=InvocationKind.LAMBDA, ...)``, faster (it is made for
+    every message)."""
+    setters = _INVOCATION_SET
+    if setters is None:
+        return Invocation(kind=InvocationKind.LAMBDA, purpose=purpose, timeout_s=timeout_s,
+                          route_key=route_key, connection_id=connection_id,
+                          request_id=request_id, handler=handler, event=event,
+                          context=context)
+    inv = _new(Invocation)
+    setters[0](inv, InvocationKind.LAMBDA)
+    setters[1](inv, purpose)
+    setters[2](inv, timeout_s)
+    setters[3](inv, route_key)
+    setters[4](inv, connection_id)
+    setters[5](inv, request_id)
+    setters[6](inv, handler)
+    setters[7](inv, event)
+    setters[8](inv, context)
+    setters[9](inv, None)
+    return inv
 
 
 def _advance(flow: Flow, outcome: Optional[Outcome]) -> Step:
@@ -456,6 +512,7 @@ class Router:
         self._stage_snapshots: dict[str, tuple[Stage, Snapshot]] = {}
         self._functions: dict[tuple[str, str, str], tuple[str, str]] = {}
         self._account: Optional[_AccountBuckets] = None
+        self._plans: dict[int, tuple[Any, ...]] = {}
 
     # -- stages and registry -----------------------------------------------------
 
@@ -649,46 +706,64 @@ class Router:
         stage, snapshot = self._current(conn)
         route = self.select_route(snapshot, text)
         if route is None:
-            return Reply(request_id=request_id, route_key=None, frames=(error_frame(
+            return _reply(request_id, None, (error_frame(
                 FORBIDDEN, connection_id=conn.connection_id, request_id=request_id),))
         route_key = route.route_key
         if stage is not None and not self._admit(stage, route_key, now_ms):
-            return Reply(request_id=request_id, route_key=route_key, frames=(error_frame(
+            return _reply(request_id, route_key, (error_frame(
                 TOO_MANY_REQUESTS, connection_id=conn.connection_id,
                 request_id=request_id),))
-        if route.integration_id is None:
-            return Reply(request_id=request_id, route_key=route_key, frames=(error_frame(
+        plan = self._plans.get(id(route))
+        if plan is None or plan[0] is not route or plan[1] is not snapshot:
+            plan = self._plan(route, snapshot)
+        integration = plan[2]
+        if integration is None:
+            return _reply(request_id, route_key, (error_frame(
                 INTERNAL_SERVER_ERROR, connection_id=conn.connection_id,
                 request_id=request_id),))
-        integration = snapshot.integrations[route.integration_id]
-        kind = integration.integration_type
+        kind = plan[3]
         if kind is IntegrationType.MOCK:
             body = _mock_body(snapshot, integration) if route.two_way else None
-            return Reply(request_id=request_id, route_key=route_key,
-                         frames=(body,) if body is not None else ())
+            return _reply(request_id, route_key, (body,) if body is not None else ())
         event = build_message_event(
             route_key, message_id, text,
             stage.stage_variables if stage is not None else {}, self.api_id,
             conn.stage, self.domain_name, conn.connection_id, conn.connected_at_ms,
             request_id, now_ms, conn.source_ip, conn.user_agent, conn.authorizer)
-        timeout_s = integration.timeout_in_millis / 1000.0
         if kind is IntegrationType.AWS_PROXY:
-            handler = integration.handler
-            assert handler is not None
             invocation = self._lambda(
-                Purpose.MESSAGE, handler, event, timeout_s, route_key=route_key,
-                conn=conn, request_id=request_id, now_ms=now_ms,
-                function_name=getattr(handler, "__name__", "handler"),
+                Purpose.MESSAGE, integration.handler, event, plan[4], route_key=route_key,
+                conn=conn, request_id=request_id, now_ms=now_ms, function_name=plan[5],
                 uuid_hex=uuid_hex)
         else:
             invocation = Invocation(
-                kind=InvocationKind.HTTP, purpose=Purpose.MESSAGE, timeout_s=timeout_s,
+                kind=InvocationKind.HTTP, purpose=Purpose.MESSAGE, timeout_s=plan[4],
                 route_key=route_key, connection_id=conn.connection_id,
                 request_id=request_id, event={},
                 http=HttpCall(method=integration.integration_method or "POST",
                               url=integration.integration_uri or "",
                               body=text.encode("utf-8")))
         return Invoke(invocation, None, route)
+
+    def _plan(self, route: Route, snapshot: Snapshot) -> tuple[Any, ...]:
+        """What a message on ``route`` of ``snapshot`` needs, looked up once:
+        ``(route, snapshot, integration or None, its type, timeout_s,
+        handler name)``. Both are immutable, and the cache holds them, so an
+        ``id()`` is not reused while its entry lives."""
+        integration_id = route.integration_id
+        if integration_id is None:
+            plan: tuple[Any, ...] = (route, snapshot, None, None, 0.0, "")
+        else:
+            integration = snapshot.integrations[integration_id]
+            plan = (route, snapshot, integration, integration.integration_type,
+                    integration.timeout_in_millis / 1000.0,
+                    getattr(integration.handler, "__name__", "handler"))
+            if integration.integration_type is IntegrationType.AWS_PROXY:
+                assert integration.handler is not None
+        if len(self._plans) >= 4096:
+            self._plans.clear()
+        self._plans[id(route)] = plan
+        return plan
 
     # -- disconnect ----------------------------------------------------------------
 
@@ -746,10 +821,8 @@ class Router:
             function_name=names[0], invoked_function_arn=names[1],
             aws_request_id=_uuid(uuid_hex), timeout_ms=timeout_ms,
             deadline_ms=now_ms + timeout_ms, clock_ms=self._clock_ms)
-        return Invocation(kind=InvocationKind.LAMBDA, purpose=purpose, timeout_s=timeout_s,
-                          route_key=route_key, connection_id=conn.connection_id,
-                          request_id=request_id, handler=handler, event=event,
-                          context=context)
+        return _lambda_invocation(purpose, timeout_s, route_key, conn.connection_id,
+                                  request_id, handler, event, context)
 
     def _integration_call(self, purpose: Purpose, integration: Integration,
                           event: dict[str, Any], *, route_key: str, conn: Connection,
@@ -1027,19 +1100,18 @@ def _message_reply(invocation: Invocation, route: Route, outcome: Outcome) -> Re
     route_key = route.route_key
     if isinstance(outcome, Returned):
         if not route.two_way:
-            return Reply(request_id=request_id, route_key=route_key)
+            return _reply(request_id, route_key, ())
         try:
             body = _result_body(outcome.value)
         except (TypeError, ValueError):
             message = INTERNAL_SERVER_ERROR
         else:
-            return Reply(request_id=request_id, route_key=route_key,
-                         frames=(body,) if body is not None else ())
+            return _reply(request_id, route_key, (body,) if body is not None else ())
     elif isinstance(outcome, TimedOut):
         message = ENDPOINT_REQUEST_TIMED_OUT
     else:
         message = INTERNAL_SERVER_ERROR
-    return Reply(request_id=request_id, route_key=route_key, frames=(error_frame(
+    return _reply(request_id, route_key, (error_frame(
         message, connection_id=invocation.connection_id, request_id=request_id),))
 
 
