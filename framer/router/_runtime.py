@@ -513,6 +513,8 @@ class Router:
         self._functions: dict[tuple[str, str, str], tuple[str, str]] = {}
         self._account: Optional[_AccountBuckets] = None
         self._plans: dict[int, tuple[Any, ...]] = {}
+        self._admissions: dict[tuple[str, str], tuple[Stage, TokenBucket,
+                                                      Optional[TokenBucket]]] = {}
 
     # -- stages and registry -----------------------------------------------------
 
@@ -848,8 +850,27 @@ class Router:
 
     def _admit(self, stage: Stage, route_key: str, now_ms: int) -> bool:
         """Take a token from the account bucket and the stage's or route's bucket."""
-        if not self.gateway_buckets().request.take(now_ms):
+        entry = self._admissions.get((stage.stage_name, route_key))
+        if entry is None or entry[0] is not stage:
+            entry = self._admission(stage, route_key)
+        if not entry[1].take(now_ms):
             return False
+        bucket = entry[2]
+        return bucket is None or bucket.take(now_ms)
+
+    def _admission(self, stage: Stage, route_key: str) -> tuple[Stage, TokenBucket,
+                                                                 Optional[TokenBucket]]:
+        """``(stage, account bucket, stage or route bucket or None)`` for a route
+        key, kept until the stage changes (a new ``Stage`` object): the buckets
+        depend only on the stage's settings."""
+        entry = (stage, self.gateway_buckets().request, self._stage_bucket(stage, route_key))
+        if len(self._admissions) >= 4096:
+            self._admissions.clear()
+        self._admissions[(stage.stage_name, route_key)] = entry
+        return entry
+
+    def _stage_bucket(self, stage: Stage, route_key: str) -> Optional[TokenBucket]:
+        """The stage's or the route's bucket, or None when neither is limited."""
         defaults = stage.default_route_settings
         own = stage.route_settings.get(route_key)
         if own is not None and (own.throttling_burst_limit is not None
@@ -864,8 +885,8 @@ class Router:
         if rate is None:
             rate = defaults.throttling_rate_limit
         if burst is None or rate is None:
-            return True
-        return self._bucket(key, rate, burst).take(now_ms)
+            return None
+        return self._bucket(key, rate, burst)
 
     def _admit_connection(self, stage: Stage, now_ms: int) -> bool:
         if not self.gateway_buckets().connect.take(now_ms):
