@@ -258,6 +258,7 @@ class _Protocol(asyncio.Protocol):
         self.stage = ""
         self.source_ip = ""
         self.pending: list[bytes] = []
+        self.unsent: Optional[list[bytes]] = None  # replies held until the loop iteration ends
         self.fragments: list[str] = []
         self.fragments_size = 0
         self.opened_at = 0.0
@@ -325,9 +326,21 @@ class _Protocol(asyncio.Protocol):
             self.transport.pause_reading()
 
     def _write(self, data: bytes) -> None:
+        if self.unsent is not None:
+            self._flush()  # replies first: the client sees our bytes in order
         transport = self.transport
         if data and transport is not None and not transport.is_closing():
             transport.write(data)
+
+    def _flush(self) -> None:
+        """Write the replies held back by ``_deliver`` (one write for all of them)."""
+        unsent = self.unsent
+        if unsent is None:
+            return
+        self.unsent = None
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(unsent[0] if len(unsent) == 1 else b"".join(unsent))
 
     def _abort_later(self) -> None:
         loop = self.server.loop
@@ -390,6 +403,8 @@ class _Protocol(asyncio.Protocol):
                 return
 
     def _close_transport(self) -> None:
+        if self.unsent is not None:
+            self._flush()
         if self.transport is not None:
             self.transport.close()
 
@@ -645,8 +660,17 @@ class _Protocol(asyncio.Protocol):
             transport = self.transport
             if transport is not None and not transport.is_closing():
                 send_text = self.ws.send_text  # whole text messages: no event object
-                transport.write(send_text(frames[0]) if len(frames) == 1
-                                else b"".join(map(send_text, frames)))
+                data = send_text(frames[0]) if len(frames) == 1 \
+                    else b"".join(map(send_text, frames))
+                # Held until the replies of every message read in this loop
+                # iteration are ready, then written (Server._flush_replies):
+                # the client is woken once per batch, not once per reply.
+                unsent = self.unsent
+                if unsent is None:
+                    self.unsent = [data]
+                    self.server._hold(self)
+                else:
+                    unsent.append(data)
             if touch:
                 self.last_active = self.server.loop.time()
         if self.server.log_messages and log.isEnabledFor(logging.INFO):
@@ -713,6 +737,8 @@ class _Protocol(asyncio.Protocol):
         transport = self.transport
         if self.state != _OPEN or transport is None or transport.is_closing():
             raise GoneException()
+        if self.unsent is not None:
+            self._flush()  # earlier replies go first, and count in the buffer
         if transport.get_write_buffer_size() + len(data) > self.server.config.max_buffer:
             raise LimitExceededException("Client side buffer is full")
         try:
@@ -764,6 +790,7 @@ class Server:
         self._protocols: set[_Protocol] = set()
         self._live: dict[str, _Protocol] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._held: list[_Protocol] = []  # protocols with replies to write (see _hold)
         self._sweeper: Optional[asyncio.Task[None]] = None
         self._closed: Optional[asyncio.Event] = None
         self.loop_thread_id = 0
@@ -856,6 +883,18 @@ class Server:
         assert self._closed is not None
         self._closed.set()
         log.info("server stopped")
+
+    def _hold(self, proto: _Protocol) -> None:
+        """``proto`` has replies to write: write them once this loop iteration's
+        callbacks (the reads that arrived together) have run."""
+        if not self._held:
+            self.loop.call_soon(self._flush_replies)
+        self._held.append(proto)
+
+    def _flush_replies(self) -> None:
+        held, self._held = self._held, []
+        for proto in held:
+            proto._flush()
 
     def _spawn(self, coro: Any) -> None:
         task = self.loop.create_task(coro)
