@@ -510,7 +510,7 @@ class Router:
         # Per-message caches (none changes what a message gets):
         self._evaluators: dict[str, Callable[[str], Optional[str]]] = {}
         self._stage_snapshots: dict[str, tuple[Stage, Snapshot]] = {}
-        self._functions: dict[tuple[str, str, str], tuple[str, str]] = {}
+        self._functions: dict[tuple[str, str, str], tuple[str, str, str, str]] = {}
         self._account: Optional[_AccountBuckets] = None
         self._plans: dict[int, tuple[Any, ...]] = {}
         self._admissions: dict[tuple[str, str], tuple[Stage, TokenBucket,
@@ -733,10 +733,21 @@ class Router:
             conn.stage, self.domain_name, conn.connection_id, conn.connected_at_ms,
             request_id, now_ms, conn.source_ip, conn.user_agent, conn.authorizer)
         if kind is IntegrationType.AWS_PROXY:
-            invocation = self._lambda(
-                Purpose.MESSAGE, integration.handler, event, plan[4], route_key=route_key,
-                conn=conn, request_id=request_id, now_ms=now_ms, function_name=plan[5],
-                uuid_hex=uuid_hex)
+            # What _lambda does, with the names and timeout from the plan.
+            gw = self.gateway
+            names = plan[6]
+            if names[2] is not gw.region or names[3] is not gw.account_id:
+                names = self._function_names(plan[5])
+            timeout_ms = plan[7]
+            if uuid_hex is None:
+                uuid_hex = gw.ids.hex(32)
+            context = LambdaContext(
+                function_name=names[0], invoked_function_arn=names[1],
+                aws_request_id=_uuid(uuid_hex), timeout_ms=timeout_ms,
+                deadline_ms=now_ms + timeout_ms, clock_ms=self._clock_ms)
+            invocation = _lambda_invocation(
+                Purpose.MESSAGE, plan[4], route_key, conn.connection_id, request_id,
+                integration.handler, event, context)
         else:
             invocation = Invocation(
                 kind=InvocationKind.HTTP, purpose=Purpose.MESSAGE, timeout_s=plan[4],
@@ -750,16 +761,18 @@ class Router:
     def _plan(self, route: Route, snapshot: Snapshot) -> tuple[Any, ...]:
         """What a message on ``route`` of ``snapshot`` needs, looked up once:
         ``(route, snapshot, integration or None, its type, timeout_s,
-        handler name)``. Both are immutable, and the cache holds them, so an
+        handler name, _function_names of it, timeout in ms)``. Both are immutable, and the cache holds them, so an
         ``id()`` is not reused while its entry lives."""
         integration_id = route.integration_id
         if integration_id is None:
-            plan: tuple[Any, ...] = (route, snapshot, None, None, 0.0, "")
+            plan: tuple[Any, ...] = (route, snapshot, None, None, 0.0, "", None, 0)
         else:
             integration = snapshot.integrations[integration_id]
+            timeout_s = integration.timeout_in_millis / 1000.0
+            function_name = getattr(integration.handler, "__name__", "handler")
             plan = (route, snapshot, integration, integration.integration_type,
-                    integration.timeout_in_millis / 1000.0,
-                    getattr(integration.handler, "__name__", "handler"))
+                    timeout_s, function_name, self._function_names(function_name),
+                    int(timeout_s * 1000))
             if integration.integration_type is IntegrationType.AWS_PROXY:
                 assert integration.handler is not None
         if len(self._plans) >= 4096:
@@ -810,13 +823,7 @@ class Router:
                 uuid_hex: Optional[str] = None) -> Invocation:
         gw = self.gateway
         timeout_ms = int(timeout_s * 1000)
-        key = (function_name, gw.region, gw.account_id)
-        names = self._functions.get(key)
-        if names is None:
-            name = re.sub(r"[^A-Za-z0-9_-]", "-", function_name)
-            names = (name, f"arn:aws:lambda:{gw.region}:{gw.account_id}:function:{name}")
-            if len(self._functions) < 1024:
-                self._functions[key] = names
+        names = self._function_names(function_name)
         if uuid_hex is None:
             uuid_hex = gw.ids.hex(32)
         context = LambdaContext(
@@ -825,6 +832,19 @@ class Router:
             deadline_ms=now_ms + timeout_ms, clock_ms=self._clock_ms)
         return _lambda_invocation(purpose, timeout_s, route_key, conn.connection_id,
                                   request_id, handler, event, context)
+
+    def _function_names(self, function_name: str) -> tuple[str, str, str, str]:
+        """``(Lambda function name, its ARN, region, account id)`` for a handler name."""
+        gw = self.gateway
+        key = (function_name, gw.region, gw.account_id)
+        names = self._functions.get(key)
+        if names is None:
+            name = re.sub(r"[^A-Za-z0-9_-]", "-", function_name)
+            names = (name, f"arn:aws:lambda:{gw.region}:{gw.account_id}:function:{name}",
+                     gw.region, gw.account_id)
+            if len(self._functions) < 1024:
+                self._functions[key] = names
+        return names
 
     def _integration_call(self, purpose: Purpose, integration: Integration,
                           event: dict[str, Any], *, route_key: str, conn: Connection,
