@@ -3,9 +3,11 @@
 Each call returns a *step*. ``Invoke`` asks the driver to run an ``Invocation``
 and hand back a ``Returned``, ``Raised`` or ``TimedOut`` outcome through
 ``Invoke.resume``; the final step says what to do (``Accept``/``Refuse`` the
-upgrade, send a ``Reply``'s frames, or nothing after ``Closed``). Internally each
-flow is a generator that yields invocations and receives outcomes, so the
-rules read top to bottom in one function per flow.
+upgrade, send a ``Reply``'s frames, or nothing after ``Closed``). Internally the
+connect and disconnect flows are generators that yield invocations and receive
+outcomes, so the rules read top to bottom in one function per flow; the
+message flow, which runs for every message, is two plain functions instead
+(``Router._message`` up to the integration call, ``_message_reply`` after it).
 
 Choices where API Gateway's behaviour is not public (reference §9):
 
