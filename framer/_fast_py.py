@@ -171,15 +171,19 @@ class FrameReader:
         self._done_bytes = 0
         self._remaining = 0
         # The data message in progress: its opcode (0 when none), the payload
-        # size announced so far, the payload received so far (raw UTF-8 for
-        # text, in one bytearray so a peer sending many tiny fragments costs
-        # their bytes and nothing more), a message that arrived as a single
-        # piece (kept as it is, no copy), and for text the incomplete UTF-8
-        # sequence at the end of what has been validated.
+        # size announced so far, a binary payload received so far (in one
+        # bytearray, so a peer sending many tiny fragments costs their bytes
+        # and nothing more), text decoded so far (joined in batches, for the
+        # same reason), a message that arrived as a single piece (kept as it
+        # is, no copy), and the incomplete UTF-8 sequence at the end of the
+        # text so far.
         self._msg_opcode = 0
         self._msg_size = 0
         self._buf = bytearray()
         self._whole: bytes | None = None
+        self._text: list[str] = []
+        self._text_small: list[str] = []
+        self._text_bytes = 0  # UTF-8 bytes behind _text, _text_small and _utf8_tail
         self._utf8_tail = b""
         # Control frame payload collected so far (at most 125 bytes).
         self._control = b""
@@ -191,7 +195,7 @@ class FrameReader:
     @property
     def buffered(self) -> int:
         """Bytes held between feeds: message so far, header, control payload."""
-        return len(self._buf) + len(self._head) + len(self._control)
+        return len(self._buf) + self._text_bytes + len(self._head) + len(self._control)
 
     def feed(self, data: Buffer) -> list[Event]:
         """Parse ``data`` and return the events it completes, in order."""
@@ -251,6 +255,9 @@ class FrameReader:
         self.violation_reason = reason
         self._buf = bytearray()
         self._whole = None
+        self._text = []
+        self._text_small = []
+        self._text_bytes = 0
         self._head = self._utf8_tail = self._control = b""
         out.append(CloseConnection(code=code, reason=reason))
         return -1
@@ -344,29 +351,50 @@ class FrameReader:
         if self._opcode >= 8:
             self._control += chunk
             return
-        if last and self._fin and not self._buf and self._done_bytes == len(chunk):
+        if (
+            last
+            and self._fin
+            and not self._buf
+            and not self._text_bytes
+            and self._done_bytes == len(chunk)
+        ):
             # The whole message is this one piece: no copy, validated (if
             # text) by the decode in _end_frame.
             self._whole = chunk
             return
-        if self._msg_opcode == OP_TEXT and not self._check_utf8(chunk, out):
+        if self._msg_opcode != OP_TEXT:
+            self._buf += chunk
             return
-        self._buf += chunk
+        # Text is decoded as it arrives (so bad bytes fail at once) and kept
+        # decoded; pieces are joined in batches so a peer sending many tiny
+        # fragments costs their characters, not an object each.
+        text = self._decode_piece(chunk, out)
+        if text is None:
+            return
+        self._text_bytes += len(chunk)
+        if text:
+            small = self._text_small
+            small.append(text)
+            if len(small) >= 64:
+                self._text.append("".join(small))
+                small.clear()
+                if len(self._text) >= 64:
+                    self._text = ["".join(self._text)]
 
-    def _check_utf8(self, chunk: bytes, out: list[Event]) -> bool:
-        """Validate the next piece of a text message; fail the connection if bad."""
+    def _decode_piece(self, chunk: bytes, out: list[Event]) -> str | None:
+        """Decode the next piece of a text message; None (and a 1007) if bad."""
         if self._utf8_tail:
             chunk = self._utf8_tail + chunk
         try:
-            _, used = utf_8_decode(chunk, "strict", False)
+            text, used = utf_8_decode(chunk, "strict", False)
         except UnicodeDecodeError:
             self._fail(1007, "invalid UTF-8 in text message", out)
-            return False
+            return None
         self._utf8_tail = chunk[used:]
         if self._utf8_tail and _utf8_prefix_invalid(self._utf8_tail):
             self._fail(1007, "invalid UTF-8 in text message", out)
-            return False
-        return True
+            return None
+        return text
 
     def _end_frame(self, out: list[Event]) -> None:
         opcode = self._opcode
@@ -383,31 +411,33 @@ class FrameReader:
         if not self._fin:
             return
         whole = self._whole
-        if whole is None:
-            payload = bytes(self._buf)
-            self._buf = bytearray()
-        else:
-            payload = whole
-            self._whole = None
+        self._whole = None
         text = self._msg_opcode == OP_TEXT
         self._msg_opcode = 0
         self._msg_size = 0
         if not text:
-            out.append(_bytes_event(payload))
+            if whole is None:
+                whole = bytes(self._buf)
+                self._buf = bytearray()
+            out.append(_bytes_event(whole))
             return
-        try:
-            decoded = payload.decode("utf-8")
-        except UnicodeDecodeError:
-            decoded = None
-        tail = self._utf8_tail
-        self._utf8_tail = b""
-        if decoded is None or tail:
-            # Only possible for a whole message (pieces were validated as
-            # they came) or one that ends inside a sequence: say which.
-            if tail or self._check_utf8(payload, out):
-                self._fail(1007, "text message ends inside a UTF-8 sequence", out)
+        if whole is not None:
+            try:
+                out.append(_text_event(whole.decode("utf-8")))
+            except UnicodeDecodeError:
+                # Say what is wrong in the words used for pieces.
+                if self._decode_piece(whole, out) is not None:
+                    self._fail(1007, "text message ends inside a UTF-8 sequence", out)
             return
-        out.append(_text_event(decoded))
+        parts = self._text
+        parts.extend(self._text_small)
+        self._text = []
+        self._text_small = []
+        self._text_bytes = 0
+        if self._utf8_tail:
+            self._fail(1007, "text message ends inside a UTF-8 sequence", out)
+            return
+        out.append(_text_event(parts[0] if len(parts) == 1 else "".join(parts)))
 
     def _close(self, payload: bytes, out: list[Event]) -> None:
         if not payload:
