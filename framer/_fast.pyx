@@ -26,6 +26,7 @@ most 13 header bytes and no payload are carried between reads.
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
@@ -60,15 +61,22 @@ cdef extern from *:
     {
         uint32_t k4;
         uint64_t k8;
-        memcpy(&k4, key, 4);
+        unsigned char rot[4];
+        /* The key as it lines up from position i on. */
+        rot[0] = key[i & 3]; rot[1] = key[(i + 1) & 3];
+        rot[2] = key[(i + 2) & 3]; rot[3] = key[(i + 3) & 3];
+        memcpy(&k4, rot, 4);
         k8 = ((uint64_t)k4 << 32) | k4;
-        for (; i + 8 <= n; i += 8) {
-            uint64_t w;
-            memcpy(&w, src + i, 8);
-            w ^= k8;
-            memcpy(dst + i, &w, 8);
+        {
+            Py_ssize_t start = i;
+            for (; i + 8 <= n; i += 8) {
+                uint64_t w;
+                memcpy(&w, src + i, 8);
+                w ^= k8;
+                memcpy(dst + i, &w, 8);
+            }
+            for (; i < n; i++) dst[i] = src[i] ^ rot[(i - start) & 3];
         }
-        for (; i < n; i++) dst[i] = src[i] ^ key[i & 3];
     }
 
     #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
@@ -82,21 +90,29 @@ cdef extern from *:
         uint32_t k4;
         Py_ssize_t i = 0;
         __m256i k;
-        memcpy(&k4, key, 4);
+        unsigned char rot[4];
+        /* Bring dst to a 32-byte boundary, so the stores (and, in place,
+           the loads) of the main loop never split a cache line. */
+        Py_ssize_t head = (Py_ssize_t)((32 - ((uintptr_t)dst & 31)) & 31);
+        if (head > n) head = n;
+        for (; i < head; i++) dst[i] = src[i] ^ key[i & 3];
+        rot[0] = key[i & 3]; rot[1] = key[(i + 1) & 3];
+        rot[2] = key[(i + 2) & 3]; rot[3] = key[(i + 3) & 3];
+        memcpy(&k4, rot, 4);
         k = _mm256_set1_epi32((int)k4);
         for (; i + 128 <= n; i += 128) {
             __m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
             __m256i b = _mm256_loadu_si256((const __m256i *)(src + i + 32));
             __m256i c = _mm256_loadu_si256((const __m256i *)(src + i + 64));
             __m256i d = _mm256_loadu_si256((const __m256i *)(src + i + 96));
-            _mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
-            _mm256_storeu_si256((__m256i *)(dst + i + 32), _mm256_xor_si256(b, k));
-            _mm256_storeu_si256((__m256i *)(dst + i + 64), _mm256_xor_si256(c, k));
-            _mm256_storeu_si256((__m256i *)(dst + i + 96), _mm256_xor_si256(d, k));
+            _mm256_store_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
+            _mm256_store_si256((__m256i *)(dst + i + 32), _mm256_xor_si256(b, k));
+            _mm256_store_si256((__m256i *)(dst + i + 64), _mm256_xor_si256(c, k));
+            _mm256_store_si256((__m256i *)(dst + i + 96), _mm256_xor_si256(d, k));
         }
         for (; i + 32 <= n; i += 32) {
             __m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
-            _mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
+            _mm256_store_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
         }
         framer_xor_tail(dst, src, i, n, key);
     }
@@ -358,13 +374,22 @@ def mask_inplace(buffer, key, offset=0):
     cdef Py_buffer dview
     cdef Py_buffer kview
     cdef unsigned char rk[4]
-    PyObject_GetBuffer(key, &kview, PyBUF_SIMPLE)
-    try:
-        if kview.len != 4:
-            raise ValueError(f"mask key must be 4 bytes, got {kview.len}")
-        _rotated_key(<const unsigned char*>kview.buf, <unsigned long long>(offset & 3), rk)
-    finally:
-        PyBuffer_Release(&kview)
+    if type(key) is bytes and PyBytes_GET_SIZE(key) == 4 and offset == 0:
+        # The usual call: skip the buffer protocol for the key.
+        memcpy(rk, PyBytes_AS_STRING(key), 4)
+    else:
+        PyObject_GetBuffer(key, &kview, PyBUF_SIMPLE)
+        try:
+            if kview.len != 4:
+                raise ValueError(f"mask key must be 4 bytes, got {kview.len}")
+            _rotated_key(<const unsigned char*>kview.buf, <unsigned long long>(offset & 3), rk)
+        finally:
+            PyBuffer_Release(&kview)
+    if type(buffer) is bytearray:
+        framer_xor(<unsigned char*>PyByteArray_AS_STRING(buffer),
+                   <const unsigned char*>PyByteArray_AS_STRING(buffer),
+                   PyByteArray_GET_SIZE(buffer), rk)
+        return
     PyObject_GetBuffer(buffer, &dview, PyBUF_SIMPLE | PyBUF_WRITABLE)
     try:
         framer_xor(<unsigned char*>dview.buf, <const unsigned char*>dview.buf, dview.len, rk)

@@ -445,3 +445,20 @@ def test_buffered_counts_bytes_of_multibyte_text(impl: ModuleType) -> None:
     assert r.buffered == 2 + 3 + 4 + 2  # the incomplete sequence counts too
     assert r.feed(header(OP_CONT, 10)[:3]) == []
     assert r.buffered == 11 + 3  # plus the carried header bytes
+
+
+@pytest.mark.parametrize("n", [31, 32, 33, 127, 128, 129, 300, 4099])
+def test_mask_at_every_alignment(impl: ModuleType, n: int) -> None:
+    # The compiled twin aligns its stores to 32 bytes first: every start
+    # address and every key phase must give the plain XOR.
+    for start in range(0, 34):
+        data = os.urandom(n + 40)
+        expected = xor(data[start : start + n], KEY)
+        buf = bytearray(data)
+        impl.mask_inplace(memoryview(buf)[start : start + n], KEY)
+        assert bytes(buf[start : start + n]) == expected
+        assert buf[:start] == data[:start] and buf[start + n :] == data[start + n :]
+        for offset in range(4):
+            assert impl.mask(data[start : start + n], KEY, offset) == xor(
+                b"\0" * offset + data[start : start + n], KEY
+            )[offset:]
