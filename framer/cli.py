@@ -105,6 +105,8 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS", help="idle timeout (default 600)")
     serve.add_argument("--max-duration", type=float, default=7200.0, metavar="SECONDS", help="maximum connection duration (default 7200)")
     serve.add_argument("--max-buffer", type=int, default=1024 * 1024, metavar="BYTES", help="outgoing bytes queued per client before 429 (default 1 MiB)")
+    serve.add_argument("--handshake-timeout", type=float, default=10.0, metavar="SECONDS", help="close a connection whose upgrade is not done by then (default 10)")
+    serve.add_argument("--max-handshake-size", type=int, default=16 * 1024, metavar="BYTES", help="largest request head; 431 above it (default 16 KiB)")
     from framer.controlplane import _cli as controlplane_cli
 
     controlplane_cli.add_serve_arguments(serve)
@@ -112,8 +114,20 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _server_config(args: argparse.Namespace) -> Any:
+    from framer.asyncio import ServerConfig
+
+    return ServerConfig(
+        idle_timeout=args.idle_timeout,
+        max_duration=args.max_duration,
+        max_buffer=args.max_buffer,
+        handshake_timeout=args.handshake_timeout,
+        max_handshake_size=args.max_handshake_size,
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
-    from framer.asyncio import Server, ServerConfig
+    from framer.asyncio import Server
     from framer.asyncio._server import run_until_signal
 
     if args.demo and args.app:
@@ -132,9 +146,7 @@ def _serve(args: argparse.Namespace) -> int:
         if args.stage:
             raise CliError("--stage needs module:attr or --demo (the control plane serves every stage)")
         try:
-            config = ServerConfig(
-                idle_timeout=args.idle_timeout, max_duration=args.max_duration, max_buffer=args.max_buffer
-            )
+            config = _server_config(args)
         except ValueError as exc:
             raise CliError(str(exc)) from None
         return serve_gateway(args, config)
@@ -145,9 +157,7 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         app = load_app(args.app)
     try:
-        config = ServerConfig(
-            idle_timeout=args.idle_timeout, max_duration=args.max_duration, max_buffer=args.max_buffer
-        )
+        config = _server_config(args)
         server = Server(app, args.host, args.port, config=config, stages=args.stage)
     except (TypeError, ValueError) as exc:
         raise CliError(str(exc)) from None

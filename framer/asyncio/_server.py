@@ -117,6 +117,11 @@ class ServerConfig:
             value = getattr(self, name)
             if not value > 0:
                 raise ValueError(f"ServerConfig.{name} must be > 0 seconds, got {value!r}")
+        if not 1 <= self.max_handshake_size <= 2**31:
+            raise ValueError(
+                "ServerConfig.max_handshake_size must be between 1 and 2**31 bytes, "
+                f"got {self.max_handshake_size!r}"
+            )
         if self.max_buffer < MAX_MESSAGE_BYTES:
             raise ValueError(
                 f"ServerConfig.max_buffer must be at least {MAX_MESSAGE_BYTES} bytes "

@@ -57,3 +57,32 @@ def test_console_entry_point_runs_as_module() -> None:
     )
     assert result.returncode == 0
     assert "--demo" in result.stdout and "--log-level" in result.stdout
+
+
+def test_handshake_flags_reach_the_server() -> None:
+    from .test_shutdown import start_cli
+
+    proc, port, _ = start_cli("--demo", "--handshake-timeout", "0.5", "--max-handshake-size", "2048")
+    try:
+        # A head over 2048 bytes gets 431.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as big:
+            big.sendall(
+                b"GET /dev HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                b"X-Pad: " + b"a" * 3000 + b"\r\n\r\n"
+            )
+            assert big.recv(100).startswith(b"HTTP/1.1 431")
+        # A connection that sends half a head is closed after 0.5 s with 408.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+            slow.sendall(b"GET /dev HTTP/1.1\r\n")
+            answer = slow.recv(100)
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+@pytest.mark.parametrize("flag", ["--handshake-timeout", "--max-handshake-size"])
+def test_bad_handshake_flags_are_one_line(capsys: Any, flag: str) -> None:
+    assert main(["serve", "--demo", flag, "0"]) == 2
+    assert "handshake" in one_line_error(capsys)
