@@ -14,11 +14,12 @@ Where the speed comes from:
   gets: a single-frame binary message is unmasked straight into its ``bytes``,
   a fragmented one into one growing ``bytes`` buffer that becomes the message
   (each payload byte is copied once);
-* the XOR kernel works on 32-byte blocks that gcc turns into SSE2/AVX2 code
-  with ordinary stores;
-* UTF-8 of a message that arrives in pieces is validated incrementally with
-  an 8-bytes-at-a-time ASCII fast path, so invalid text fails as soon as the
-  bad byte arrives; a complete message is decoded once by CPython;
+* the XOR kernel is AVX2 (checked at run time) or SSE2, with ordinary stores
+  (the unmasked payload stays in cache for whoever reads it next);
+* text is decoded once, by CPython's UTF-8 decoder: a message that arrives
+  whole is decoded straight from the wire bytes; one that arrives in pieces
+  is decoded piece by piece as it arrives (so invalid text fails as soon as
+  the bad byte arrives) and the pieces are joined at the end;
 * outgoing frames are written into one ``bytes`` with their headers.
 
 Why parsing is O(n): see ``_fast_py``: input is walked once by offset; at
@@ -31,7 +32,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memmove
 
 import os
 
@@ -40,6 +41,8 @@ from wsproto.frame_protocol import CloseReason
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
+    object PyUnicode_DecodeUTF8Stateful(const char* s, Py_ssize_t size, const char* errors,
+                                        Py_ssize_t* consumed)
     int _PyBytes_Resize(PyObject** bytes, Py_ssize_t newsize) except -1
     int PyObject_GenericSetDict(object o, object value, void* context) except -1
     object PyObject_GenericGetDict(object o, void* context)
@@ -159,98 +162,9 @@ cdef extern from *:
         framer_xor_tail(dst, src, 0, n, key);
     }
 
-    /* Incremental UTF-8 validation (RFC 3629: no overlongs, no surrogates,
-       nothing above U+10FFFF) as a table-driven automaton: each byte maps to
-       one of 12 classes, and (state, class) to the next state, with no
-       branch per byte.  FRAMER_UTF8_REJECT absorbs, so a chunk is checked
-       once at its end: invalid bytes fail the chunk they arrive in.  Blocks
-       of 16 ASCII bytes are skipped while no sequence is open.  The tables
-       are built once, from the byte ranges of RFC 3629 section 4. */
-    enum { FRAMER_UTF8_ACCEPT = 0, FRAMER_UTF8_REJECT = 1 };
-    static unsigned char framer_utf8_class[256];
-    static unsigned char framer_utf8_next[9 * 12];
-
-    static void framer_utf8_init(void)
-    {
-        int b, st, c;
-        /* classes: 0 ASCII, 1 80-8F, 2 90-9F, 3 A0-BF, 4 never valid,
-           5 C2-DF, 6 E0, 7 E1-EC/EE-EF, 8 ED, 9 F0, 10 F1-F3, 11 F4 */
-        for (b = 0; b < 256; b++) {
-            if (b < 0x80) c = 0;
-            else if (b < 0x90) c = 1;
-            else if (b < 0xA0) c = 2;
-            else if (b < 0xC0) c = 3;
-            else if (b < 0xC2) c = 4;
-            else if (b < 0xE0) c = 5;
-            else if (b == 0xE0) c = 6;
-            else if (b == 0xED) c = 8;
-            else if (b < 0xF0) c = 7;
-            else if (b == 0xF0) c = 9;
-            else if (b < 0xF4) c = 10;
-            else if (b == 0xF4) c = 11;
-            else c = 4;
-            framer_utf8_class[b] = (unsigned char)c;
-        }
-        /* states: 0 accept, 1 reject, 2 one continuation (80-BF) left,
-           3 after E0 (A0-BF, then 2), 4 two left (80-BF, then 2),
-           5 after ED (80-9F, then 2), 6 after F0 (90-BF, then 4),
-           7 three left (80-BF, then 4), 8 after F4 (80-8F, then 4) */
-        for (st = 0; st < 9; st++)
-            for (c = 0; c < 12; c++)
-                framer_utf8_next[st * 12 + c] = FRAMER_UTF8_REJECT;
-        framer_utf8_next[0 * 12 + 0] = 0;
-        framer_utf8_next[0 * 12 + 5] = 2;
-        framer_utf8_next[0 * 12 + 6] = 3;
-        framer_utf8_next[0 * 12 + 7] = 4;
-        framer_utf8_next[0 * 12 + 8] = 5;
-        framer_utf8_next[0 * 12 + 9] = 6;
-        framer_utf8_next[0 * 12 + 10] = 7;
-        framer_utf8_next[0 * 12 + 11] = 8;
-        for (c = 1; c <= 3; c++) {
-            framer_utf8_next[2 * 12 + c] = 0;
-            framer_utf8_next[4 * 12 + c] = 2;
-            framer_utf8_next[7 * 12 + c] = 4;
-        }
-        framer_utf8_next[3 * 12 + 3] = 2;
-        framer_utf8_next[5 * 12 + 1] = 2;
-        framer_utf8_next[5 * 12 + 2] = 2;
-        framer_utf8_next[6 * 12 + 2] = 4;
-        framer_utf8_next[6 * 12 + 3] = 4;
-        framer_utf8_next[8 * 12 + 1] = 4;
-    }
-
-    /* Advance *state over p[0:n]; returns -1 if the text is invalid. */
-    static int framer_utf8(const unsigned char *p, Py_ssize_t n, int *state)
-    {
-        Py_ssize_t i = 0;
-        unsigned int st = (unsigned int)*state;
-        while (i < n) {
-            if (st == FRAMER_UTF8_ACCEPT && i + 16 <= n) {
-                uint64_t a, b;
-                memcpy(&a, p + i, 8);
-                memcpy(&b, p + i + 8, 8);
-                if (!((a | b) & 0x8080808080808080ULL)) {
-                    i += 16;
-                    continue;
-                }
-                {
-                    Py_ssize_t end = i + 16;
-                    for (; i < end; i++)
-                        st = framer_utf8_next[st * 12 + framer_utf8_class[p[i]]];
-                }
-                continue;
-            }
-            st = framer_utf8_next[st * 12 + framer_utf8_class[p[i]]];
-            i++;
-        }
-        *state = (int)st;
-        return st == FRAMER_UTF8_REJECT ? -1 : 0;
-    }
     """
     void framer_xor(unsigned char* dst, const unsigned char* src, Py_ssize_t n,
                     const unsigned char* key) nogil
-    void framer_utf8_init()
-    int framer_utf8(const unsigned char* p, Py_ssize_t n, int* state) nogil
 
 
 cdef extern from "Python.h":
@@ -271,8 +185,6 @@ cdef enum:
     OP_CLOSE = 0x8
     OP_PING = 0x9
     OP_PONG = 0xA
-
-framer_utf8_init()
 
 cdef object _new = object.__new__
 cdef object _TextMessage = TextMessage
@@ -333,6 +245,18 @@ cdef inline object _event(object cls, dict template, str name, object value):
 
 cdef inline object _message_event(object cls, object data):
     return _event(cls, _MESSAGE_FIELDS, "data", data)
+
+
+cdef str _utf8_problem(const unsigned char* p, Py_ssize_t n):
+    """Why ``p[:n]`` is not a whole UTF-8 text, in the pure twin's words."""
+    cdef Py_ssize_t consumed = 0
+    try:
+        PyUnicode_DecodeUTF8Stateful(<const char*>p, n, NULL, &consumed)
+    except UnicodeDecodeError:
+        return "invalid UTF-8 in text message"
+    if n - consumed >= 2 and p[consumed] == 0xED and p[consumed + 1] > 0x9F:
+        return "invalid UTF-8 in text message"
+    return "text message ends inside a UTF-8 sequence"
 
 
 cdef inline void _rotated_key(const unsigned char* key, unsigned long long offset,
@@ -421,8 +345,12 @@ cdef class FrameReader:
     cdef PyObject* _buf
     cdef Py_ssize_t _buf_len
     cdef Py_ssize_t _buf_cap
-    cdef int _u_state
-    cdef Py_ssize_t _u_checked
+    # Text decoded so far (joined in batches, as the pure twin does) and
+    # how many UTF-8 bytes it came from; _buf then only holds the piece
+    # being decoded and an incomplete sequence at its end.
+    cdef list _text
+    cdef list _text_small
+    cdef Py_ssize_t _text_bytes
     cdef unsigned char _control[125]
     cdef Py_ssize_t _control_len
     cdef public bint closed
@@ -447,8 +375,9 @@ cdef class FrameReader:
         self._msg_size = 0
         self._buf_len = 0
         self._buf_cap = 0
-        self._u_state = 0
-        self._u_checked = 0
+        self._text = []
+        self._text_small = []
+        self._text_bytes = 0
         self._control_len = 0
         self.closed = False
         self.done = False
@@ -465,14 +394,11 @@ cdef class FrameReader:
             _decref(buf)
         self._buf_len = 0
         self._buf_cap = 0
-        # Every message starts UTF-8 validation afresh.
-        self._u_checked = 0
-        self._u_state = 0
 
     @property
     def buffered(self):
         """Bytes held between feeds: message so far, header, control payload."""
-        return self._buf_len + self._head_len + self._control_len
+        return self._buf_len + self._text_bytes + self._head_len + self._control_len
 
     cpdef list feed(self, data):
         """Parse ``data`` and return the events it completes, in order."""
@@ -552,7 +478,9 @@ cdef class FrameReader:
         self._drop_buffer()
         self._head_len = 0
         self._control_len = 0
-        self._u_state = 0
+        self._text = []
+        self._text_small = []
+        self._text_bytes = 0
         out.append(CloseConnection(code=code, reason=reason))
         return -1
 
@@ -684,7 +612,8 @@ cdef class FrameReader:
         if self._opcode >= 8:
             dst = self._control + self._control_len
             self._control_len += take
-        elif (last and self._fin and self._done_bytes == 0 and self._buf == NULL):
+        elif (last and self._fin and self._done_bytes == 0 and self._buf_len == 0
+              and self._text_bytes == 0):
             # The whole message is this one frame, all in this read: build the
             # user's object straight from the wire bytes.
             self._whole_message(p, take, out)
@@ -700,13 +629,39 @@ cdef class FrameReader:
         else:
             memcpy(dst, p, take)
         self._done_bytes += take
-        if self._opcode < 8 and self._msg_opcode == OP_TEXT and not (last and self._fin):
-            # Validate text as it arrives, so bad bytes fail the connection
-            # now; the message's last piece is validated by the decode that
-            # _end_frame does anyway.
-            if framer_utf8(dst, take, &self._u_state) < 0:
-                self._fail(1007, "invalid UTF-8 in text message", out)
-            self._u_checked = self._buf_len
+        if self._opcode < 8 and self._msg_opcode == OP_TEXT:
+            self._decode_piece(out)
+        return 0
+
+    cdef int _decode_piece(self, list out) except -1:
+        """Decode the text in the buffer as it arrives, so bad bytes fail the
+        connection now; keep an incomplete sequence at its end for the next piece."""
+        cdef char* start = PyBytes_AS_STRING(<object>self._buf)
+        cdef Py_ssize_t consumed = 0
+        cdef Py_ssize_t tail
+        cdef object text
+        try:
+            text = PyUnicode_DecodeUTF8Stateful(start, self._buf_len, NULL, &consumed)
+        except UnicodeDecodeError:
+            self._fail(1007, "invalid UTF-8 in text message", out)
+            return 0
+        tail = self._buf_len - consumed
+        if (tail >= 2 and <unsigned char>start[consumed] == 0xED
+                and <unsigned char>start[consumed + 1] > 0x9F):
+            # CPython lets ED A0..BF (a UTF-16 surrogate) wait for more bytes.
+            self._fail(1007, "invalid UTF-8 in text message", out)
+            return 0
+        if tail:
+            memmove(start, start + consumed, tail)
+        self._buf_len = tail
+        self._text_bytes += consumed
+        if consumed:
+            self._text_small.append(text)
+            if len(self._text_small) >= 64:
+                self._text.append("".join(self._text_small))
+                self._text_small = []
+                if len(self._text) >= 64:
+                    self._text = ["".join(self._text)]
         return 0
 
     cdef int _whole_message(self, const unsigned char* p, Py_ssize_t n, list out) except -1:
@@ -734,12 +689,8 @@ cdef class FrameReader:
         try:
             text = PyUnicode_DecodeUTF8(<const char*>p, n, NULL)
         except UnicodeDecodeError:
-            # Same reasons as the pure twin, which decodes incrementally.
-            self._u_state = 0
-            if framer_utf8(p, n, &self._u_state) < 0:
-                self._fail(1007, "invalid UTF-8 in text message", out)
-            else:
-                self._fail(1007, "text message ends inside a UTF-8 sequence", out)
+            # Say what is wrong in the pure twin's words.
+            self._fail(1007, _utf8_problem(p, n), out)
             return 0
         self._deliver(text, out)
         return 0
@@ -756,7 +707,7 @@ cdef class FrameReader:
         cdef int opcode = self._opcode
         cdef bytes payload
         cdef object data
-        cdef const unsigned char* start
+        cdef list parts
         if opcode >= 8:
             payload = PyBytes_FromStringAndSize(<const char*>self._control, self._control_len)
             self._control_len = 0
@@ -771,28 +722,25 @@ cdef class FrameReader:
             return 0
         if self._msg_opcode == 0:
             return 0  # delivered by _whole_message
-        if self._buf == NULL:
-            # An empty message.
-            if self._msg_opcode == OP_TEXT:
-                self._deliver("", out)
-            else:
-                self._deliver(b"", out)
-            return 0
         if self._msg_opcode == OP_TEXT:
-            start = <const unsigned char*>PyBytes_AS_STRING(<object>self._buf)
-            try:
-                data = PyUnicode_DecodeUTF8(<const char*>start, self._buf_len, NULL)
-            except UnicodeDecodeError:
-                # Only the unchecked tail can be at fault: say what is wrong
-                # with it in the pure twin's words.
+            if self._buf_len:
                 self._msg_opcode = 0
-                if framer_utf8(start + self._u_checked, self._buf_len - self._u_checked,
-                               &self._u_state) < 0:
-                    self._fail(1007, "invalid UTF-8 in text message", out)
-                else:
-                    self._fail(1007, "text message ends inside a UTF-8 sequence", out)
+                self._fail(1007, "text message ends inside a UTF-8 sequence", out)
                 return 0
+            parts = self._text
+            parts.extend(self._text_small)
+            self._text = []
+            self._text_small = []
+            self._text_bytes = 0
             self._drop_buffer()
+            if not parts:
+                data = ""
+            elif len(parts) == 1:
+                data = parts[0]
+            else:
+                data = "".join(parts)
+        elif self._buf == NULL:
+            data = b""  # an empty message
         else:
             if self._buf_len != self._buf_cap:
                 _PyBytes_Resize(&self._buf, self._buf_len)
