@@ -251,16 +251,9 @@ class WSConnection:
 
     def receive_data(self, data: bytes | bytearray | memoryview | None) -> None:
         """Feed bytes read from the network; ``None`` means the peer closed the transport."""
-        reader = self._reader
-        if reader is not None and data is not None and self._state is _OPEN:
-            # The hot path: one call into the frame reader per read.
-            events = reader.feed(data)
-            if events:
-                if reader.done:
-                    self._reader_done(reader, events)
-                self._events.extend(events)
-            return
-        if reader is not None:
+        # Once open, the hot path is Shortcut.receive_data (bound in _open);
+        # this is its fallback, and the handshake's entry point.
+        if self._reader is not None:
             if data is None:
                 self._flush_pending_close()
                 # RFC 6455 section 7.1.5: no close frame seen means 1006.
@@ -406,16 +399,9 @@ class WSConnection:
 
     def send(self, event: Event) -> bytes:
         """Return the bytes that carry ``event`` to the peer."""
-        if type(event) is TextMessage and self._state is _OPEN and not self._out_opcode:
-            # The hot path: a whole text message, framed in one call.
-            data = event.data
-            if event.message_finished and type(data) is str and self._reader is not None:
-                limits = self.limits
-                frames = self._serialize_text(
-                    data, limits.max_frame_size, limits.max_message_size, self.client
-                )
-                if frames is not None:
-                    return frames
+        if type(event) is TextMessage and event.message_finished and type(event.data) is str:
+            # A whole text message: send_text's fast path, same frames and errors.
+            return self.send_text(event.data)
         if self._reader is None:
             return self._send_handshake(event)
         if isinstance(event, Message):
@@ -447,7 +433,9 @@ class WSConnection:
             )
             if frames is not None:
                 return frames
-        return self.send(TextMessage(data=text))
+        if self._reader is None:
+            return self._send_handshake(TextMessage(data=text))  # raises: not open yet
+        return self._send_message(TextMessage(data=text))
 
     def send_bytes(self, data: bytes | bytearray | memoryview) -> bytes:
         """Bytes for one whole binary message: ``send(BytesMessage(data=data))``, faster."""
