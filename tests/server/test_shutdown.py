@@ -94,3 +94,26 @@ def test_embedded_shutdown_runs_disconnect_for_every_connection(demo: Demo) -> N
     finally:
         for ws in clients:
             ws.close()
+
+
+def test_one_log_line_per_connect_message_and_disconnect() -> None:
+    proc, port, lines = start_cli("--demo", "--log-level", "info")
+    try:
+        ws = websocket.create_connection(f"ws://127.0.0.1:{port}/dev", timeout=TIMEOUT)
+        ws.send("hello")
+        assert ws.recv() == "hello"
+        ws.close()
+        wait_for(lambda: any("disconnect" in line for line in lines))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=TIMEOUT)
+    events = [line for line in lines if re.search(r"\b(connect|message|disconnect) stage=", line)]
+    kinds = [re.search(r"\b(connect|message|disconnect) stage=", line).group(1) for line in events]
+    assert kinds[:3] == ["connect", "message", "disconnect"], lines
+    connect, message, disconnect = events[:3]
+    for line in events[:3]:
+        assert "stage=dev" in line and "latency=" in line
+        assert re.search(r"id=[A-Za-z0-9_-]{15}=", line)
+    assert "route=$connect" in connect and "status=101" in connect
+    assert "route=$default" in message and "status=ok" in message
+    assert "route=$disconnect" in disconnect and "code=1000" in disconnect
