@@ -48,24 +48,7 @@ PAYLOAD = b"x" * 64
 
 ROOT = Path(__file__).resolve().parent.parent
 
-FRAMER_SERVER = """
-import asyncio, logging, sys
-from framer.asyncio import serve
-from framer.demo import build_demo
-from framer.router import Quotas
-logging.disable(logging.CRITICAL)
-demo = build_demo()
-# Throttling raised for the benchmark (see the module docstring).
-demo.gateway.quotas = Quotas(account_rate_limit=1e6, account_burst_limit=10**6,
-                             new_connections_per_second=10_000.0)
-demo.gateway.update_stage(demo.api_id, "dev", default_route_settings={
-    "throttlingBurstLimit": 10**6, "throttlingRateLimit": 1e6})
-async def main():
-    async with serve(demo, "127.0.0.1", 0, log_messages=False) as server:
-        print(server.port, flush=True)
-        await server.serve_forever()
-asyncio.run(main())
-"""
+FRAMER_SERVER = (ROOT / "tests" / "server" / "unthrottled_demo.py").read_text()
 
 WEBSOCKETS_SERVER = """
 import asyncio, logging

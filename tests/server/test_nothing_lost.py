@@ -33,30 +33,13 @@ MESSAGES = 1000
 WINDOW = 50
 BUDGET = 60.0
 
-SERVER = """
-import asyncio, logging
-from framer.asyncio import serve
-from framer.demo import build_demo
-from framer.router import Quotas
-logging.disable(logging.CRITICAL)
-demo = build_demo()
-# Throttling raised for this test (see the module docstring).
-demo.gateway.quotas = Quotas(account_rate_limit=1e6, account_burst_limit=10**6,
-                             new_connections_per_second=10_000.0)
-demo.gateway.update_stage(demo.api_id, "dev", default_route_settings={
-    "throttlingBurstLimit": 10**6, "throttlingRateLimit": 1e6})
-async def main():
-    async with serve(demo, "127.0.0.1", 0, log_messages=False) as server:
-        print(server.port, flush=True)
-        await server.serve_forever()
-asyncio.run(main())
-"""
+SERVER = str(Path(__file__).with_name("unthrottled_demo.py"))
 
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, SERVER], stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
