@@ -16,10 +16,11 @@ Where the speed comes from:
   (each payload byte is copied once);
 * the XOR kernel is AVX2 (checked at run time) or SSE2, with ordinary stores
   (the unmasked payload stays in cache for whoever reads it next);
-* text is decoded once, by CPython's UTF-8 decoder: a message that arrives
-  whole is decoded straight from the wire bytes; one that arrives in pieces
-  is decoded piece by piece as it arrives (so invalid text fails as soon as
-  the bad byte arrives) and the pieces are joined at the end;
+* text is checked as it arrives (so invalid UTF-8 fails as soon as the bad
+  byte is in) by a word-at-a-time validator that also counts code points
+  and notes the widest one; when the message ends, its str is allocated at
+  its exact size and width and decoded into in one pass (no pieces, no
+  join).  Short single-frame text uses CPython's decoder;
 * outgoing frames are written into one ``bytes`` with their headers.
 
 Why parsing is O(n): see ``_fast_py``: input is walked once by offset; at
@@ -165,6 +166,372 @@ cdef extern from *:
     """
     void framer_xor(unsigned char* dst, const unsigned char* src, Py_ssize_t n,
                     const unsigned char* key) nogil
+
+
+cdef extern from *:
+    """
+    /* UTF-8 for text messages, in two passes over the unmasked bytes.
+
+       framer_utf8_check() validates bytes as they arrive (a message's pieces
+       one after another, the state carried between them) and fails at the
+       first byte that no valid UTF-8 text can continue: the rules are
+       RFC 3629's (no overlong forms, no surrogates, nothing past U+10FFFF),
+       the same as CPython's strict decoder.  On the way it counts code
+       points and keeps the largest byte seen, which tells the width of the
+       str to build (ASCII, UCS1, UCS2 or UCS4).
+
+       framer_utf8_build() then makes the str in one allocation of the exact
+       size and decodes the checked bytes straight into it: no intermediate
+       pieces, no widening, no join. */
+
+    typedef struct {
+        int need;                /* continuation bytes still to come */
+        unsigned int lo, hi;     /* the range allowed for the next one */
+        unsigned int maxb;       /* the largest byte seen */
+        Py_ssize_t chars;        /* code points begun so far */
+    } framer_utf8;
+
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) \
+        && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    #define FRAMER_WORDS 1
+    #define FRAMER_HIGH 0x8080808080808080ULL
+    #endif
+
+    #ifdef FRAMER_X86
+    /* Whole-block UTF-8 validation with AVX2, after Keiser and Lemire,
+       "Validating UTF-8 In Less Than One Instruction Per Byte" (2021): three
+       nibble lookups classify each pair of adjacent bytes, and the bytes that
+       must be a 3rd or 4th byte of a sequence are checked against what the
+       lookups say.  p[:n] must end on a sequence boundary (an incomplete
+       sequence at its end is reported as an error).  Adds the code points
+       and the largest byte to *chars and *maxb; returns -1 if invalid. */
+    #define FRAMER_TOO_SHORT 1
+    #define FRAMER_TOO_LONG 2
+    #define FRAMER_OVERLONG_3 4
+    #define FRAMER_TOO_LARGE 8
+    #define FRAMER_SURROGATE 16
+    #define FRAMER_OVERLONG_2 32
+    #define FRAMER_TOO_LARGE_1000 64
+    #define FRAMER_OVERLONG_4 64
+    #define FRAMER_TWO_CONTS 128
+    #define FRAMER_CARRY (FRAMER_TOO_SHORT | FRAMER_TOO_LONG | FRAMER_TWO_CONTS)
+    #define FRAMER_T16(...) _mm256_setr_epi8(__VA_ARGS__, __VA_ARGS__)
+
+    __attribute__((target("avx2")))
+    static inline __m256i framer_utf8_block(__m256i in, __m256i prev)
+    {
+        const __m256i lo4 = _mm256_set1_epi8(0x0F);
+        /* byte 1 by its high nibble */
+        const __m256i t1 = FRAMER_T16(
+            FRAMER_TOO_LONG, FRAMER_TOO_LONG, FRAMER_TOO_LONG, FRAMER_TOO_LONG,
+            FRAMER_TOO_LONG, FRAMER_TOO_LONG, FRAMER_TOO_LONG, FRAMER_TOO_LONG,
+            (char)FRAMER_TWO_CONTS, (char)FRAMER_TWO_CONTS, (char)FRAMER_TWO_CONTS,
+            (char)FRAMER_TWO_CONTS,
+            FRAMER_TOO_SHORT | FRAMER_OVERLONG_2,
+            FRAMER_TOO_SHORT,
+            FRAMER_TOO_SHORT | FRAMER_OVERLONG_3 | FRAMER_SURROGATE,
+            FRAMER_TOO_SHORT | FRAMER_TOO_LARGE | FRAMER_TOO_LARGE_1000 | FRAMER_OVERLONG_4);
+        /* byte 1 by its low nibble */
+        const __m256i t2 = FRAMER_T16(
+            (char)(FRAMER_CARRY | FRAMER_OVERLONG_3 | FRAMER_OVERLONG_2 | FRAMER_OVERLONG_4),
+            (char)(FRAMER_CARRY | FRAMER_OVERLONG_2),
+            (char)FRAMER_CARRY, (char)FRAMER_CARRY,
+            (char)(FRAMER_CARRY | FRAMER_TOO_LARGE),
+            (char)(FRAMER_CARRY | FRAMER_TOO_LARGE | FRAMER_TOO_LARGE_1000),
+            (char)(FRAMER_CARRY | FRAMER_TOO_LARGE | FRAMER_TOO_LARGE_1000),
+            (char)(FRAMER_CARRY | FRAMER_TOO_LARGE | FRAMER_TOO_LARGE_1000),
+            (char)(FRAMER_CARRY | FRAMER_TOO_LARGE | FRAMER_TOO_LARGE_1000),
+            (char)(FRAMER_CARRY | FRAMER_TOO_LARGE | FRAMER_TOO_LARGE_1000),
+            (char)(FRAMER_CARRY | FRAMER_TOO_LARGE | FRAMER_TOO_LARGE_1000),
+            (char)(FRAMER_CARRY | FRAMER_TOO_LARGE | FRAMER_TOO_LARGE_1000),
+            (char)(FRAMER_CARRY | FRAMER_TOO_LARGE | FRAMER_TOO_LARGE_1000),
+            (char)(FRAMER_CARRY | FRAMER_TOO_LARGE | FRAMER_TOO_LARGE_1000 | FRAMER_SURROGATE),
+            (char)(FRAMER_CARRY | FRAMER_TOO_LARGE | FRAMER_TOO_LARGE_1000),
+            (char)(FRAMER_CARRY | FRAMER_TOO_LARGE | FRAMER_TOO_LARGE_1000));
+        /* byte 2 by its high nibble */
+        const __m256i t3 = FRAMER_T16(
+            FRAMER_TOO_SHORT, FRAMER_TOO_SHORT, FRAMER_TOO_SHORT, FRAMER_TOO_SHORT,
+            FRAMER_TOO_SHORT, FRAMER_TOO_SHORT, FRAMER_TOO_SHORT, FRAMER_TOO_SHORT,
+            (char)(FRAMER_TOO_LONG | FRAMER_OVERLONG_2 | FRAMER_TWO_CONTS | FRAMER_OVERLONG_3
+                   | FRAMER_TOO_LARGE_1000 | FRAMER_OVERLONG_4),
+            (char)(FRAMER_TOO_LONG | FRAMER_OVERLONG_2 | FRAMER_TWO_CONTS | FRAMER_OVERLONG_3
+                   | FRAMER_TOO_LARGE),
+            (char)(FRAMER_TOO_LONG | FRAMER_OVERLONG_2 | FRAMER_TWO_CONTS | FRAMER_SURROGATE
+                   | FRAMER_TOO_LARGE),
+            (char)(FRAMER_TOO_LONG | FRAMER_OVERLONG_2 | FRAMER_TWO_CONTS | FRAMER_SURROGATE
+                   | FRAMER_TOO_LARGE),
+            FRAMER_TOO_SHORT, FRAMER_TOO_SHORT, FRAMER_TOO_SHORT, FRAMER_TOO_SHORT);
+        __m256i carried = _mm256_permute2x128_si256(prev, in, 0x21);
+        __m256i prev1 = _mm256_alignr_epi8(in, carried, 15);
+        __m256i prev2 = _mm256_alignr_epi8(in, carried, 14);
+        __m256i prev3 = _mm256_alignr_epi8(in, carried, 13);
+        __m256i b1h = _mm256_shuffle_epi8(t1, _mm256_and_si256(_mm256_srli_epi16(prev1, 4), lo4));
+        __m256i b1l = _mm256_shuffle_epi8(t2, _mm256_and_si256(prev1, lo4));
+        __m256i b2h = _mm256_shuffle_epi8(t3, _mm256_and_si256(_mm256_srli_epi16(in, 4), lo4));
+        __m256i special = _mm256_and_si256(_mm256_and_si256(b1h, b1l), b2h);
+        __m256i third = _mm256_subs_epu8(prev2, _mm256_set1_epi8((char)(0xE0 - 0x80)));
+        __m256i fourth = _mm256_subs_epu8(prev3, _mm256_set1_epi8((char)(0xF0 - 0x80)));
+        __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth),
+                                        _mm256_set1_epi8((char)0x80));
+        return _mm256_xor_si256(must, special);
+    }
+
+    __attribute__((target("avx2,popcnt")))
+    static int framer_utf8_avx2(const unsigned char *p, Py_ssize_t n,
+                                Py_ssize_t *chars, unsigned int *maxb)
+    {
+        __m256i prev = _mm256_setzero_si256(), err = _mm256_setzero_si256();
+        __m256i top = _mm256_setzero_si256(), in;
+        const __m256i cont_below = _mm256_set1_epi8(-64);
+        Py_ssize_t i = 0, conts = 0;
+        unsigned char last[32];
+        unsigned int m = *maxb;
+        int j;
+        for (; i + 32 <= n; i += 32) {
+            in = _mm256_loadu_si256((const __m256i *)(p + i));
+            err = _mm256_or_si256(err, framer_utf8_block(in, prev));
+            top = _mm256_max_epu8(top, in);
+            /* continuation bytes, 0x80..0xBF, are the signed bytes below -64 */
+            conts += __builtin_popcount((unsigned int)_mm256_movemask_epi8(
+                _mm256_cmpgt_epi8(cont_below, in)));
+            prev = in;
+        }
+        if (i < n) {
+            memset(last, 0, sizeof(last));
+            memcpy(last, p + i, (size_t)(n - i));
+            in = _mm256_loadu_si256((const __m256i *)last);
+            err = _mm256_or_si256(err, framer_utf8_block(in, prev));
+            top = _mm256_max_epu8(top, in);
+            conts += __builtin_popcount((unsigned int)_mm256_movemask_epi8(
+                _mm256_cmpgt_epi8(cont_below, in)));
+            prev = in;
+        }
+        /* A block of NULs after the end: a sequence cut short there fails. */
+        err = _mm256_or_si256(err, framer_utf8_block(_mm256_setzero_si256(), prev));
+        if (!_mm256_testz_si256(err, err)) return -1;
+        _mm256_storeu_si256((__m256i *)last, top);
+        for (j = 0; j < 32; j++) if (last[j] > m) m = last[j];
+        *maxb = m;
+        *chars += n - conts;
+        return 0;
+    }
+
+    static int framer_cpu_avx2(void)
+    {
+        if (framer_has_avx2 < 0) framer_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+        return framer_has_avx2;
+    }
+    #endif
+
+    static inline void framer_utf8_reset(framer_utf8 *st)
+    {
+        st->need = 0; st->lo = 0x80; st->hi = 0xBF; st->maxb = 0; st->chars = 0;
+    }
+
+    /* 0 if p[:n] continues valid UTF-8 (possibly ending inside a sequence),
+       -1 at the first byte that cannot. */
+    static int framer_utf8_check(framer_utf8 *st, const unsigned char *p, Py_ssize_t n)
+    {
+        Py_ssize_t i = 0;
+        int need = st->need;
+        unsigned int lo = st->lo, hi = st->hi, maxb = st->maxb, c;
+        Py_ssize_t chars = st->chars;
+        while (i < n) {
+            if (need) {
+                c = p[i];
+                if (c < lo || c > hi) return -1;
+                lo = 0x80; hi = 0xBF;
+                need--; i++;
+                continue;
+            }
+    #ifdef FRAMER_X86
+            if (n - i >= 64 && framer_cpu_avx2()) {
+                /* Validate in bulk up to the start of a sequence the piece
+                   cuts short (if any); the scalar code below takes the rest,
+                   at most 3 bytes, and carries the state to the next piece. */
+                Py_ssize_t end = n, k;
+                for (k = 1; k <= 3; k++) {
+                    c = p[n - k];
+                    if (c < 0x80) break;
+                    if (c >= 0xC0) {
+                        if (k < (c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2)) end = n - k;
+                        break;
+                    }
+                }
+                if (framer_utf8_avx2(p + i, end - i, &chars, &maxb) < 0) return -1;
+                i = end;
+                continue;
+            }
+    #endif
+    #ifdef FRAMER_WORDS
+            while (i + 8 <= n) {
+                uint64_t w;
+                memcpy(&w, p + i, 8);
+                w &= FRAMER_HIGH;
+                if (w) {
+                    int k = __builtin_ctzll(w) >> 3;
+                    i += k; chars += k;
+                    break;
+                }
+                i += 8; chars += 8;
+            }
+            if (i >= n) break;
+    #endif
+            c = p[i++];
+            chars++;
+            if (c < 0x80) continue;
+            if (c > maxb) maxb = c;
+            if (c < 0xC2) return -1;       /* a stray continuation, or overlong */
+            if (c < 0xE0) { need = 1; }
+            else if (c < 0xF0) {
+                need = 2;
+                if (c == 0xE0) lo = 0xA0;  /* overlong */
+                else if (c == 0xED) hi = 0x9F;  /* UTF-16 surrogates */
+            }
+            else if (c < 0xF5) {
+                need = 3;
+                if (c == 0xF0) lo = 0x90;  /* overlong */
+                else if (c == 0xF4) hi = 0x8F;  /* past U+10FFFF */
+            }
+            else return -1;
+        }
+        st->need = need; st->lo = lo; st->hi = hi; st->maxb = maxb; st->chars = chars;
+        return 0;
+    }
+
+    #ifdef FRAMER_WORDS
+    #define FRAMER_ASCII_RUN(T)                                             \\
+            while (i + 8 <= n) {                                            \\
+                uint64_t w;                                                 \\
+                int j, k;                                                   \\
+                memcpy(&w, p + i, 8);                                       \\
+                w &= FRAMER_HIGH;                                           \\
+                if (w) {                                                    \\
+                    k = __builtin_ctzll(w) >> 3;                            \\
+                    for (j = 0; j < k; j++) out[j] = (T)p[i + j];           \\
+                    out += k; i += k;                                       \\
+                    break;                                                  \\
+                }                                                           \\
+                for (j = 0; j < 8; j++) out[j] = (T)p[i + j];               \\
+                out += 8; i += 8;                                           \\
+            }                                                               \\
+            if (i >= n) break;
+    #else
+    #define FRAMER_ASCII_RUN(T)
+    #endif
+
+    /* Decode checked UTF-8 into code units of type T (wide enough). */
+    #define FRAMER_DECODE(NAME, T)                                          \\
+        static void NAME(T *out, const unsigned char *p, Py_ssize_t n)      \\
+        {                                                                   \\
+            Py_ssize_t i = 0;                                               \\
+            unsigned int c;                                                 \\
+            while (i < n) {                                                 \\
+                FRAMER_ASCII_RUN(T)                                         \\
+                c = p[i];                                                   \\
+                if (c < 0x80) { *out++ = (T)c; i++; }                       \\
+                else if (c < 0xE0) {                                        \\
+                    *out++ = (T)(((c & 0x1F) << 6) | (p[i + 1] & 0x3F));    \\
+                    i += 2;                                                 \\
+                }                                                           \\
+                else if (c < 0xF0) {                                        \\
+                    *out++ = (T)(((c & 0x0F) << 12) | ((p[i + 1] & 0x3F) << 6) \\
+                                 | (p[i + 2] & 0x3F));                      \\
+                    i += 3;                                                 \\
+                }                                                           \\
+                else {                                                      \\
+                    *out++ = (T)(((c & 0x07) << 18) | ((p[i + 1] & 0x3F) << 12) \\
+                                 | ((p[i + 2] & 0x3F) << 6) | (p[i + 3] & 0x3F)); \\
+                    i += 4;                                                 \\
+                }                                                           \\
+            }                                                               \\
+        }
+
+    FRAMER_DECODE(framer_decode_ucs1, Py_UCS1)
+    FRAMER_DECODE(framer_decode_ucs2, Py_UCS2)
+    FRAMER_DECODE(framer_decode_ucs4, Py_UCS4)
+
+    #if defined(FRAMER_X86) && defined(FRAMER_WORDS)
+    /* Decoding checked UTF-8 16 bytes at a time: the next 16 bytes are
+       widened and stored as if ASCII, and the output moves on by as many as
+       were ASCII; a multibyte sequence is then decoded without branching on
+       its length.  Stops 16 units short of the end of the output, where the
+       scalar loop takes over. */
+    #define FRAMER_WIDEN_1(out, v) _mm_storeu_si128((__m128i *)(out), (v))
+    #define FRAMER_WIDEN_2(out, v) do {                                     \\
+            __m128i z_ = _mm_setzero_si128();                               \\
+            _mm_storeu_si128((__m128i *)(out), _mm_unpacklo_epi8((v), z_)); \\
+            _mm_storeu_si128((__m128i *)(out) + 1, _mm_unpackhi_epi8((v), z_)); \\
+        } while (0)
+    #define FRAMER_WIDEN_4(out, v) do {                                     \\
+            __m128i z_ = _mm_setzero_si128();                               \\
+            __m128i l_ = _mm_unpacklo_epi8((v), z_), h_ = _mm_unpackhi_epi8((v), z_); \\
+            _mm_storeu_si128((__m128i *)(out), _mm_unpacklo_epi16(l_, z_)); \\
+            _mm_storeu_si128((__m128i *)(out) + 1, _mm_unpackhi_epi16(l_, z_)); \\
+            _mm_storeu_si128((__m128i *)(out) + 2, _mm_unpacklo_epi16(h_, z_)); \\
+            _mm_storeu_si128((__m128i *)(out) + 3, _mm_unpackhi_epi16(h_, z_)); \\
+        } while (0)
+    #define FRAMER_DECODE_FAST(NAME, SLOW, T, WIDEN)                        \\
+        static void NAME(T *out, T *out_end, const unsigned char *p, Py_ssize_t n) \\
+        {                                                                   \\
+            Py_ssize_t i = 0;                                               \\
+            while (n - i >= 16 && out_end - out >= 16) {                    \\
+                __m128i v = _mm_loadu_si128((const __m128i *)(p + i));      \\
+                unsigned int mask = (unsigned int)_mm_movemask_epi8(v);     \\
+                int k = mask ? __builtin_ctz(mask) : 16;                    \\
+                uint32_t w, c, b1, b2, b3, cp2, cp3, cp4;                   \\
+                WIDEN(out, v);                                              \\
+                out += k; i += k;                                           \\
+                if (k == 16) continue;                                      \\
+                if (n - i < 4) break;                                       \\
+                memcpy(&w, p + i, 4);                                       \\
+                c = w & 0xFF;                                               \\
+                b1 = (w >> 8) & 0x3F; b2 = (w >> 16) & 0x3F; b3 = (w >> 24) & 0x3F; \\
+                cp2 = ((c & 0x1F) << 6) | b1;                               \\
+                cp3 = ((c & 0x0F) << 12) | (b1 << 6) | b2;                  \\
+                cp4 = ((c & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3;     \\
+                *out++ = (T)(c < 0xE0 ? cp2 : c < 0xF0 ? cp3 : cp4);        \\
+                i += 2 + (c >= 0xE0) + (c >= 0xF0);                         \\
+            }                                                               \\
+            SLOW(out, p + i, n - i);                                        \\
+        }
+    FRAMER_DECODE_FAST(framer_decode_ucs1_fast, framer_decode_ucs1, Py_UCS1, FRAMER_WIDEN_1)
+    FRAMER_DECODE_FAST(framer_decode_ucs2_fast, framer_decode_ucs2, Py_UCS2, FRAMER_WIDEN_2)
+    FRAMER_DECODE_FAST(framer_decode_ucs4_fast, framer_decode_ucs4, Py_UCS4, FRAMER_WIDEN_4)
+    #define FRAMER_DECODE_INTO(NAME, T, text, p, n) \\
+        NAME##_fast((T *)PyUnicode_DATA(text), (T *)PyUnicode_DATA(text) + PyUnicode_GET_LENGTH(text), p, n)
+    #else
+    #define FRAMER_DECODE_INTO(NAME, T, text, p, n) NAME((T *)PyUnicode_DATA(text), p, n)
+    #endif
+
+    /* The str for p[:n], which framer_utf8_check() passed whole (need == 0). */
+    static PyObject *framer_utf8_build(const framer_utf8 *st, const unsigned char *p,
+                                       Py_ssize_t n)
+    {
+        unsigned int m = st->maxb;
+        Py_UCS4 maxchar = m < 0x80 ? 0x7F : m < 0xC4 ? 0xFF : m < 0xF0 ? 0xFFFF : 0x10FFFF;
+        PyObject *text = PyUnicode_New(st->chars, maxchar);
+        if (text == NULL) return NULL;
+        switch (PyUnicode_KIND(text)) {
+        case PyUnicode_1BYTE_KIND:
+            if (maxchar == 0x7F) memcpy(PyUnicode_DATA(text), p, (size_t)n);
+            else FRAMER_DECODE_INTO(framer_decode_ucs1, Py_UCS1, text, p, n);
+            break;
+        case PyUnicode_2BYTE_KIND:
+            FRAMER_DECODE_INTO(framer_decode_ucs2, Py_UCS2, text, p, n);
+            break;
+        default:
+            FRAMER_DECODE_INTO(framer_decode_ucs4, Py_UCS4, text, p, n);
+            break;
+        }
+        return text;
+    }
+    """
+    ctypedef struct framer_utf8:
+        int need
+    void framer_utf8_reset(framer_utf8* st) nogil
+    int framer_utf8_check(framer_utf8* st, const unsigned char* p, Py_ssize_t n) nogil
+    object framer_utf8_build(const framer_utf8* st, const unsigned char* p, Py_ssize_t n)
 
 
 cdef extern from "Python.h":
@@ -341,16 +708,13 @@ cdef class FrameReader:
     cdef int _msg_opcode
     cdef unsigned long long _msg_size
     # The message being assembled: a bytes object used as a growable buffer
-    # (NULL when none), its used length, and incremental UTF-8 state.
+    # (NULL when none) and its used length.  A binary message's buffer
+    # becomes the user's bytes; a text message's holds its checked UTF-8,
+    # decoded once, into a str of the exact size, when the message ends.
     cdef PyObject* _buf
     cdef Py_ssize_t _buf_len
     cdef Py_ssize_t _buf_cap
-    # Text decoded so far (joined in batches, as the pure twin does) and
-    # how many UTF-8 bytes it came from; _buf then only holds the piece
-    # being decoded and an incomplete sequence at its end.
-    cdef list _text
-    cdef list _text_small
-    cdef Py_ssize_t _text_bytes
+    cdef framer_utf8 _utf8
     cdef unsigned char _control[125]
     cdef Py_ssize_t _control_len
     cdef public bint closed
@@ -375,9 +739,7 @@ cdef class FrameReader:
         self._msg_size = 0
         self._buf_len = 0
         self._buf_cap = 0
-        self._text = []
-        self._text_small = []
-        self._text_bytes = 0
+        framer_utf8_reset(&self._utf8)
         self._control_len = 0
         self.closed = False
         self.done = False
@@ -398,7 +760,7 @@ cdef class FrameReader:
     @property
     def buffered(self):
         """Bytes held between feeds: message so far, header, control payload."""
-        return self._buf_len + self._text_bytes + self._head_len + self._control_len
+        return self._buf_len + self._head_len + self._control_len
 
     cpdef list feed(self, data):
         """Parse ``data`` and return the events it completes, in order."""
@@ -478,9 +840,7 @@ cdef class FrameReader:
         self._drop_buffer()
         self._head_len = 0
         self._control_len = 0
-        self._text = []
-        self._text_small = []
-        self._text_bytes = 0
+        framer_utf8_reset(&self._utf8)
         out.append(CloseConnection(code=code, reason=reason))
         return -1
 
@@ -612,8 +972,7 @@ cdef class FrameReader:
         if self._opcode >= 8:
             dst = self._control + self._control_len
             self._control_len += take
-        elif (last and self._fin and self._done_bytes == 0 and self._buf_len == 0
-              and self._text_bytes == 0):
+        elif last and self._fin and self._done_bytes == 0 and self._buf_len == 0:
             # The whole message is this one frame, all in this read: build the
             # user's object straight from the wire bytes.
             self._whole_message(p, take, out)
@@ -629,39 +988,10 @@ cdef class FrameReader:
         else:
             memcpy(dst, p, take)
         self._done_bytes += take
-        if self._opcode < 8 and self._msg_opcode == OP_TEXT:
-            self._decode_piece(out)
-        return 0
-
-    cdef int _decode_piece(self, list out) except -1:
-        """Decode the text in the buffer as it arrives, so bad bytes fail the
-        connection now; keep an incomplete sequence at its end for the next piece."""
-        cdef char* start = PyBytes_AS_STRING(<object>self._buf)
-        cdef Py_ssize_t consumed = 0
-        cdef Py_ssize_t tail
-        cdef object text
-        try:
-            text = PyUnicode_DecodeUTF8Stateful(start, self._buf_len, NULL, &consumed)
-        except UnicodeDecodeError:
+        if (self._opcode < 8 and self._msg_opcode == OP_TEXT
+                and framer_utf8_check(&self._utf8, dst, take) < 0):
+            # Fail as soon as the bad byte arrives.
             self._fail(1007, "invalid UTF-8 in text message", out)
-            return 0
-        tail = self._buf_len - consumed
-        if (tail >= 2 and <unsigned char>start[consumed] == 0xED
-                and <unsigned char>start[consumed + 1] > 0x9F):
-            # CPython lets ED A0..BF (a UTF-16 surrogate) wait for more bytes.
-            self._fail(1007, "invalid UTF-8 in text message", out)
-            return 0
-        if tail:
-            memmove(start, start + consumed, tail)
-        self._buf_len = tail
-        self._text_bytes += consumed
-        if consumed:
-            self._text_small.append(text)
-            if len(self._text_small) >= 64:
-                self._text.append("".join(self._text_small))
-                self._text_small = []
-                if len(self._text) >= 64:
-                    self._text = ["".join(self._text)]
         return 0
 
     cdef int _whole_message(self, const unsigned char* p, Py_ssize_t n, list out) except -1:
@@ -669,6 +999,7 @@ cdef class FrameReader:
         cdef object text
         cdef unsigned char stack[256]
         cdef unsigned char* dst
+        cdef framer_utf8 utf8
         if self._msg_opcode == OP_BINARY:
             if self._expect_mask:
                 obj = PyBytes_FromStringAndSize(NULL, n)
@@ -686,12 +1017,20 @@ cdef class FrameReader:
                 dst = <unsigned char*>PyBytes_AS_STRING(obj)
                 framer_xor(dst, p, n, self._key)
                 p = dst
-        try:
-            text = PyUnicode_DecodeUTF8(<const char*>p, n, NULL)
-        except UnicodeDecodeError:
-            # Say what is wrong in the pure twin's words.
-            self._fail(1007, _utf8_problem(p, n), out)
-            return 0
+        if n <= 256:
+            # Short text: CPython's decoder, with its ASCII fast path, is as quick.
+            try:
+                text = PyUnicode_DecodeUTF8(<const char*>p, n, NULL)
+            except UnicodeDecodeError:
+                # Say what is wrong in the pure twin's words.
+                self._fail(1007, _utf8_problem(p, n), out)
+                return 0
+        else:
+            framer_utf8_reset(&utf8)
+            if framer_utf8_check(&utf8, p, n) < 0 or utf8.need:
+                self._fail(1007, _utf8_problem(p, n), out)
+                return 0
+            text = framer_utf8_build(&utf8, p, n)
         self._deliver(text, out)
         return 0
 
@@ -707,7 +1046,6 @@ cdef class FrameReader:
         cdef int opcode = self._opcode
         cdef bytes payload
         cdef object data
-        cdef list parts
         if opcode >= 8:
             payload = PyBytes_FromStringAndSize(<const char*>self._control, self._control_len)
             self._control_len = 0
@@ -723,22 +1061,16 @@ cdef class FrameReader:
         if self._msg_opcode == 0:
             return 0  # delivered by _whole_message
         if self._msg_opcode == OP_TEXT:
-            if self._buf_len:
+            if self._utf8.need:
                 self._msg_opcode = 0
                 self._fail(1007, "text message ends inside a UTF-8 sequence", out)
                 return 0
-            parts = self._text
-            parts.extend(self._text_small)
-            self._text = []
-            self._text_small = []
-            self._text_bytes = 0
-            self._drop_buffer()
-            if not parts:
+            if self._buf == NULL:
                 data = ""
-            elif len(parts) == 1:
-                data = parts[0]
             else:
-                data = "".join(parts)
+                data = framer_utf8_build(&self._utf8, <const unsigned char*>PyBytes_AS_STRING(<object>self._buf), self._buf_len)
+                self._drop_buffer()
+            framer_utf8_reset(&self._utf8)
         elif self._buf == NULL:
             data = b""  # an empty message
         else:

@@ -1,14 +1,17 @@
 """UTF-8 validation of text messages: both twins agree with CPython's decoder.
 
-The compiled twin validates text pieces with its own automaton and the last
-piece with CPython's decoder; the pure twin uses CPython's incremental
-decoder throughout.  Both must accept exactly the messages ``bytes.decode``
-accepts, close with 1007 in the same read, and give the same reason.
+The compiled twin checks text with its own word-at-a-time validator as it
+arrives and decodes each message once into a str of the exact width (short
+single-frame text goes through CPython's decoder); the pure twin uses
+CPython's incremental decoder throughout.  Both must accept exactly the
+messages ``bytes.decode`` accepts, close with 1007 in the same read, give the
+same reason, and deliver the same ``str`` (same width, same ASCII flag).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from types import ModuleType
 
 from hypothesis import given, settings
@@ -26,6 +29,13 @@ PIECES = [
 ]
 
 text_bytes = st.lists(st.sampled_from(PIECES), max_size=40).map(b"".join)
+# Longer texts, mostly valid, with ASCII runs of every length around the
+# validator's 8-byte words: past the 256 bytes under which short single-frame
+# text takes CPython's decoder.
+ASCII_RUNS = [b"abcdefghijklmnopqrstuvwxyz0123456789"[:n] for n in (1, 3, 7, 8, 9, 15, 16, 17, 33)]
+long_text_bytes = st.lists(
+    st.one_of(st.sampled_from(ASCII_RUNS), st.sampled_from(PIECES)), min_size=20, max_size=300
+).map(b"".join)
 
 
 def events_for(impl: ModuleType, payload: bytes, frame_sizes: list[int],
@@ -81,3 +91,49 @@ def test_large_mixed_text_in_pieces(impl: ModuleType) -> None:
     bad = payload[:40000] + b"\xed\xa0\x80" + os.urandom(0) + payload[40000:]
     got = events_for(impl, bad, [32768], [])
     assert [e.code for read in got for e in read] == [1007]
+
+
+def assert_same_str(got: str, expected: str) -> None:
+    """Equal, and built at the width CPython would pick (ASCII, UCS1, UCS2, UCS4)."""
+    assert got == expected
+    assert got.isascii() == expected.isascii()
+    assert sys.getsizeof(got) == sys.getsizeof(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=long_text_bytes, frame_sizes=st.lists(st.integers(1, 700), max_size=4),
+       read_cuts=st.lists(st.integers(0, 10_000), max_size=6))
+def test_twins_agree_on_long_text(impl_pair: tuple[ModuleType, ModuleType], payload: bytes,
+                                  frame_sizes: list[int], read_cuts: list[int]) -> None:
+    pure, compiled = impl_pair
+    a = events_for(pure, payload, frame_sizes, read_cuts)
+    b = events_for(compiled, payload, frame_sizes, read_cuts)
+    assert a == b
+    flat = [e for read in b for e in read]
+    try:
+        expected = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        assert len(flat) == 1 and flat[0].code == 1007
+    else:
+        assert len(flat) == 1
+        assert_same_str(flat[0].data, expected)
+
+
+WIDTHS = {
+    "ascii": "plain ASCII text ",
+    "ucs1": "caf\u00e9 d\u00e9j\u00e0 vu ",
+    "ucs2": "caf\u00e9 \u20ac \u0436 ",
+    "ucs4": "caf\u00e9 \u20ac \U0001f600 ",
+}
+
+
+def test_text_is_built_at_the_right_width(impl: ModuleType) -> None:
+    for name, unit in WIDTHS.items():
+        for length in (255, 256, 257, 1000, 40000):
+            text = (unit * (length // len(unit) + 1))[:length]
+            payload = text.encode()
+            for frames in ([len(payload)], [100], [32768]):
+                got = events_for(impl, payload, frames, [])
+                flat = [e for read in got for e in read]
+                assert len(flat) == 1, (name, length, frames)
+                assert_same_str(flat[0].data, text)
