@@ -323,6 +323,19 @@ cdef extern from *:
     }
     #endif
 
+    /* For tests: turn the AVX2 kernels off (the SSE2 and scalar ones then
+       run) or back on where the CPU has them; returns whether they are on. */
+    static int framer_set_avx2(int on)
+    {
+    #ifdef FRAMER_X86
+        framer_has_avx2 = (on && __builtin_cpu_supports("avx2")) ? 1 : 0;
+        return framer_has_avx2;
+    #else
+        (void)on;
+        return 0;
+    #endif
+    }
+
     static inline void framer_utf8_reset(framer_utf8 *st)
     {
         st->need = 0; st->lo = 0x80; st->hi = 0xBF; st->maxb = 0; st->chars = 0;
@@ -532,6 +545,7 @@ cdef extern from *:
     void framer_utf8_reset(framer_utf8* st) nogil
     int framer_utf8_check(framer_utf8* st, const unsigned char* p, Py_ssize_t n) nogil
     object framer_utf8_build(const framer_utf8* st, const unsigned char* p, Py_ssize_t n)
+    int framer_set_avx2(int on)
 
 
 cdef extern from "Python.h":
@@ -632,6 +646,12 @@ cdef inline void _rotated_key(const unsigned char* key, unsigned long long offse
     cdef int j
     for j in range(4):
         out[j] = key[(j + k) & 3]
+
+
+def _use_avx2(bint on):
+    """Tests only: use the AVX2 kernels (if the CPU has them) or not; returns
+    whether they are now in use.  Without them the SSE2 / scalar code runs."""
+    return bool(framer_set_avx2(on))
 
 
 def mask(data, key, offset=0):
