@@ -721,3 +721,101 @@ def test_new_connection_rate(gw: Any) -> None:
     r = w.deploy()
     assert [type(w.connect(r)).__name__ for _ in range(3)] == ["Accept", "Accept", "Refuse"]
     assert isinstance(w.connect(r, now_ms=NOW_MS + 1000), Accept)
+
+
+# -- the message path's caches ------------------------------------------------------
+
+def _expected_message_event(router: Router, conn: Any, event: dict[str, Any]) -> dict[str, Any]:
+    """What ``build_message_event`` (the reference layout) makes for ``event``'s message."""
+    from framer.router._events import build_message_event
+    ctx = event["requestContext"]
+    return build_message_event(
+        ctx["routeKey"], ctx["messageId"], event["body"], event.get("stageVariables", {}),
+        router.api_id, conn.stage, router.domain_name, conn.connection_id,
+        conn.connected_at_ms, ctx["requestId"], ctx["requestTimeEpoch"], conn.source_ip,
+        conn.user_agent, conn.authorizer)
+
+
+def test_message_events_are_the_reference_layout_per_connection(world: World) -> None:
+    add_authorizer(world, policy("Allow", context={"role": "admin"}))
+    world.route("$default", {"body": "x"})
+    router = world.deploy(stage_variables={"env": "prod"})
+    first = open_conn(world, router, headers=[("Auth", "a"), ("User-Agent", "ua/1")],
+                      path="/prod?token=t", now_ms=NOW_MS)
+    second = open_conn(world, router, headers=[("Auth", "b")], path="/prod?token=t",
+                       now_ms=NOW_MS + 7)
+    seen: list[tuple[Any, dict[str, Any]]] = []
+    for i, conn in enumerate((first, second, first, second)):
+        world.calls.clear()
+        drive(conn.receive_text(f"m{i}", now_ms=NOW_MS + 10 + i))
+        (event,) = world.calls
+        seen.append((conn, event))
+        # Same keys, same order, same values as the reference builder.
+        assert json.dumps(event) == json.dumps(_expected_message_event(router, conn, event))
+        ctx = event["requestContext"]
+        assert ctx["connectionId"] == conn.connection_id
+        assert ctx["connectedAt"] == conn.connected_at_ms
+        assert ("userAgent" in ctx["identity"]) == (conn is first)
+    # The template is per connection: each event names its own.
+    assert {e["requestContext"]["connectionId"] for _, e in seen} == {
+        first.connection_id, second.connection_id}
+    ids = [e["requestContext"][k] for _, e in seen for k in ("requestId", "messageId")]
+    assert len(set(ids)) == len(ids)
+
+
+def test_a_handler_changing_its_event_changes_no_later_event(world: World) -> None:
+    def vandal(event: dict[str, Any]) -> Any:
+        if event["body"] != "one":
+            return None
+        ctx = event["requestContext"]
+        ctx["connectionId"] = "stolen"
+        ctx["identity"]["sourceIp"] = "0.0.0.0"
+        ctx["authorizer"]["role"] = "root"
+        ctx["extra"] = True
+        event["stageVariables"]["env"] = "hacked"
+        return None
+
+    add_authorizer(world, policy("Allow", context={"role": "admin"}))
+    world.route("$default", vandal)
+    router = world.deploy(stage_variables={"env": "prod"})
+    conn = open_conn(world, router, **GOOD)
+    drive(conn.receive_text("one", now_ms=NOW_MS + 1))
+    world.calls.clear()
+    drive(conn.receive_text("two", now_ms=NOW_MS + 2))
+    (event,) = world.calls
+    ctx = event["requestContext"]
+    assert ctx["connectionId"] == conn.connection_id and "extra" not in ctx
+    assert ctx["identity"]["sourceIp"] == "203.0.113.9"
+    assert ctx["authorizer"]["role"] == "admin" and conn.authorizer["role"] == "admin"
+    assert event["stageVariables"] == {"env": "prod"}
+    assert json.dumps(event) == json.dumps(_expected_message_event(router, conn, event))
+
+
+def test_request_time_follows_the_message_second(world: World) -> None:
+    from framer.router._time import clf
+    world.route("$default")
+    conn = open_conn(world, world.deploy())
+    base = (NOW_MS // 1000) * 1000
+    times = [base + 998, base + 999, base + 1000, base + 1999, base + 2000, base + 999,
+             base + 86_400_000]
+    for now in times:
+        world.calls.clear()
+        drive(conn.receive_text("x", now_ms=now))
+        ctx = world.calls[0]["requestContext"]
+        assert ctx["requestTimeEpoch"] == now
+        assert ctx["requestTime"] == clf(now)
+    assert clf(base + 999) != clf(base + 1000)
+
+
+def test_message_context_is_what_the_constructor_makes(world: World) -> None:
+    from framer.router import LambdaContext
+    world.route("$default")
+    conn = open_conn(world, world.deploy())
+    step = conn.receive_text("x", now_ms=NOW_MS)
+    context = step.invocation.context
+    made = LambdaContext(
+        function_name=context.function_name, invoked_function_arn=context.invoked_function_arn,
+        aws_request_id=context.aws_request_id, timeout_ms=29000,
+        deadline_ms=NOW_MS + 29000)
+    assert list(vars(context).items()) == list(vars(made).items())
+    assert context.log_group_name == f"/aws/lambda/{context.function_name}"
