@@ -3,11 +3,20 @@
     python benchmarks/report.py                 # run everything (a few minutes), print the tables
     python benchmarks/report.py --json out.json # also keep pytest-benchmark's JSON
     python benchmarks/report.py --from out.json # only print the tables of an earlier run
+    python benchmarks/report.py --pin-malloc    # glibc's heap trimming pinned off, for every peer
 
 Each figure is the median round (a round is one batch: 1000 or 100 messages,
 or one unmask call), as messages per second, or GB/s (1e9 bytes) for
 unmasking.  Ratios are framer-compiled's throughput over the peer's (>1 means
 framer is faster), and framer-pure's over wsproto's.  The targets are issue 3's.
+
+Rows that create a fresh 128 KiB object per message depend on the state of
+glibc's heap: when it trims its top back to the OS between batches, every
+peer's next batch pays page faults (about 4 us per 4 KiB page on this kind of
+VM), and which peers it hits depends on what ran before.  ``--pin-malloc``
+runs the suites with ``MALLOC_TRIM_THRESHOLD_`` and ``MALLOC_MMAP_THRESHOLD_``
+set (the same settings for every peer, as the anchor report's pinned runs),
+which measures the libraries rather than the allocator.
 """
 
 from __future__ import annotations
@@ -33,7 +42,10 @@ FEED_LABEL = {"frames": "one frame per call", "64k": "64 KiB reads", "": ""}
 Results = dict[tuple[str, str, str], dict[str, float]]  # (section, row, feed) -> peer -> value
 
 
-def run_suite(json_path: Path, max_time: float, extra: list[str]) -> None:
+PINNED_MALLOC = {"MALLOC_TRIM_THRESHOLD_": "1073741824", "MALLOC_MMAP_THRESHOLD_": "67108864"}
+
+
+def run_suite(json_path: Path, max_time: float, extra: list[str], pin_malloc: bool = False) -> None:
     """Run the three suites in one pytest process (one run: all peers side by side)."""
     command = [
         sys.executable, "-m", "pytest", *(str(HERE / s) for s in SUITES),
@@ -45,6 +57,8 @@ def run_suite(json_path: Path, max_time: float, extra: list[str]) -> None:
     print(f"running: {' '.join(command)}", file=sys.stderr, flush=True)
     env = dict(os.environ)
     env.pop("FRAMER_BENCH_QUICK", None)
+    if pin_malloc:
+        env.update(PINNED_MALLOC)
     done = subprocess.run(command, cwd=ROOT, env=env, stdout=sys.stderr)
     if done.returncode != 0:
         sys.exit(f"benchmarks failed (pytest exit {done.returncode}); see the output above")
@@ -182,15 +196,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="source", type=Path, help="print the tables of this JSON, run nothing")
     parser.add_argument("--json", type=Path, help="keep pytest-benchmark's JSON here")
     parser.add_argument("--max-time", type=float, default=0.5, help="seconds per case (default 0.5)")
+    parser.add_argument("--pin-malloc", action="store_true",
+                        help="pin glibc's trim and mmap thresholds (all peers alike); see above")
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments, after --, e.g. -- -k receive")
     args = parser.parse_args(argv)
     if args.source:
         path = args.source
     else:
         path = args.json or Path(tempfile.mkstemp(prefix="framer-bench-", suffix=".json")[1])
-        run_suite(path, args.max_time, args.pytest_args)
+        run_suite(path, args.max_time, args.pytest_args, args.pin_malloc)
     results, labels, info = load(path)
-    print("\n".join(["## framer engine benchmarks", "", *machine(info), *tables(results, labels), *targets(results, labels)]))
+    heap = [f"glibc malloc pinned: {' '.join(f'{k}={v}' for k, v in PINNED_MALLOC.items())}.", ""] if args.pin_malloc else []
+    print("\n".join(["## framer engine benchmarks", "", *machine(info), *heap, *tables(results, labels), *targets(results, labels)]))
     return 0
 
 
