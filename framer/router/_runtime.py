@@ -327,17 +327,17 @@ Flow = Generator[Invocation, Outcome, Final]
 class Invoke:
     """Run ``invocation``, then call ``resume(outcome)`` (once) for the next step."""
 
-    __slots__ = ("invocation", "_flow", "_used", "_route")
+    __slots__ = ("invocation", "_flow", "_used", "_plan")
 
     def __init__(self, invocation: Invocation, flow: Optional[Flow],
-                 route: Optional[Route] = None) -> None:
-        # A flow generator to resume, or (messages, flow None) the route whose
-        # integration runs: the message path is a plain function, with
-        # ``_message_reply`` as its second half.
+                 plan: Optional[tuple[Any, ...]] = None) -> None:
+        # A flow generator to resume, or (messages, flow None) the plan of the
+        # route whose integration runs (``Router._plan``): the message path is
+        # a plain function, with ``_message_reply`` as its second half.
         self.invocation = invocation
         self._flow = flow
         self._used = False
-        self._route = route
+        self._plan = plan
 
     def resume(self, outcome: Outcome) -> Step:
         """Hand back what happened; returns the next step."""
@@ -349,9 +349,23 @@ class Invoke:
         self._used = True
         flow = self._flow
         if flow is None:
-            assert self._route is not None
-            return _message_reply(self.invocation, self._route, outcome)
+            assert self._plan is not None
+            return _message_reply(self.invocation, self._plan, outcome)
         return _advance(flow, outcome)
+
+    def returned(self, value: Any) -> Step:
+        """``resume(Returned(value=value))``, without building the outcome: for
+        a driver that ran the handler inline and has its result in hand."""
+        if self._used:
+            raise RouterUsageError("this Invoke step was already resumed")
+        self._used = True
+        plan = self._plan
+        if plan is None:
+            assert self._flow is not None
+            return _advance(self._flow, Returned(value=value))
+        if not plan[8]:  # one-way route: the result is dropped
+            return _reply(self.invocation.request_id, plan[0].route_key, ())
+        return _message_value(self.invocation, plan[0].route_key, value)
 
     def __repr__(self) -> str:
         return f"Invoke({self.invocation.purpose.value} {self.invocation.route_key!r})"
@@ -802,23 +816,25 @@ class Router:
                 http=HttpCall(method=integration.integration_method or "POST",
                               url=integration.integration_uri or "",
                               body=text.encode("utf-8")))
-        return Invoke(invocation, None, route)
+        return Invoke(invocation, None, plan)
 
     def _plan(self, route: Route, snapshot: Snapshot) -> tuple[Any, ...]:
         """What a message on ``route`` of ``snapshot`` needs, looked up once:
         ``(route, snapshot, integration or None, its type, timeout_s,
-        handler name, _function_names of it, timeout in ms)``. Both are immutable, and the cache holds them, so an
-        ``id()`` is not reused while its entry lives."""
+        handler name, _function_names of it, timeout in ms, route.two_way)``.
+        Both are immutable, and the cache holds them, so an ``id()`` is not
+        reused while its entry lives."""
         integration_id = route.integration_id
         if integration_id is None:
-            plan: tuple[Any, ...] = (route, snapshot, None, None, 0.0, "", None, 0)
+            plan: tuple[Any, ...] = (route, snapshot, None, None, 0.0, "", None, 0,
+                                     route.two_way)
         else:
             integration = snapshot.integrations[integration_id]
             timeout_s = integration.timeout_in_millis / 1000.0
             function_name = getattr(integration.handler, "__name__", "handler")
             plan = (route, snapshot, integration, integration.integration_type,
                     timeout_s, function_name, self._function_names(function_name),
-                    int(timeout_s * 1000))
+                    int(timeout_s * 1000), route.two_way)
             if integration.integration_type is IntegrationType.AWS_PROXY:
                 assert integration.handler is not None
         if len(self._plans) >= 4096:
@@ -1182,25 +1198,31 @@ def _result_body(value: Any) -> Optional[str]:
     return body
 
 
-def _message_reply(invocation: Invocation, route: Route, outcome: Outcome) -> Reply:
+def _message_reply(invocation: Invocation, plan: tuple[Any, ...], outcome: Outcome) -> Reply:
     """The second half of ``Router._message``: the reply for the outcome."""
     request_id = invocation.request_id
-    route_key = route.route_key
+    route_key = plan[0].route_key
     if isinstance(outcome, Returned):
-        if not route.two_way:
+        if not plan[8]:
             return _reply(request_id, route_key, ())
-        try:
-            body = _result_body(outcome.value)
-        except (TypeError, ValueError):
-            message = INTERNAL_SERVER_ERROR
-        else:
-            return _reply(request_id, route_key, (body,) if body is not None else ())
-    elif isinstance(outcome, TimedOut):
+        return _message_value(invocation, route_key, outcome.value)
+    if isinstance(outcome, TimedOut):
         message = ENDPOINT_REQUEST_TIMED_OUT
     else:
         message = INTERNAL_SERVER_ERROR
     return _reply(request_id, route_key, (error_frame(
         message, connection_id=invocation.connection_id, request_id=request_id),))
+
+
+def _message_value(invocation: Invocation, route_key: str, value: Any) -> Reply:
+    """The reply of a two-way route whose handler returned ``value``."""
+    try:
+        body = _result_body(value)
+    except (TypeError, ValueError):
+        return _reply(invocation.request_id, route_key, (error_frame(
+            INTERNAL_SERVER_ERROR, connection_id=invocation.connection_id,
+            request_id=invocation.request_id),))
+    return _reply(invocation.request_id, route_key, (body,) if body is not None else ())
 
 
 def _mock_status(integration: Integration) -> dict[str, Any]:

@@ -819,3 +819,33 @@ def test_message_context_is_what_the_constructor_makes(world: World) -> None:
         deadline_ms=NOW_MS + 29000)
     assert list(vars(context).items()) == list(vars(made).items())
     assert context.log_group_name == f"/aws/lambda/{context.function_name}"
+
+
+@pytest.mark.parametrize("value", [
+    None, {"body": "plain"}, {"body": {"a": 1}}, "bare", [1, 2], {"body": object()},
+])
+@pytest.mark.parametrize("two_way", [True, False])
+def test_returned_is_resume_with_returned(world: World, value: Any, two_way: bool) -> None:
+    world.route("$default", two_way=two_way)
+    conn = open_conn(world, world.deploy())
+    shortcut = conn.receive_text("x", now_ms=NOW_MS)
+    full = conn.receive_text("x", now_ms=NOW_MS)
+    a, b = shortcut.returned(value), full.resume(Returned(value=value))
+    assert isinstance(a, Reply) and a.route_key == b.route_key == "$default"
+    assert a.frames == tuple(f.replace(b.request_id, a.request_id) for f in b.frames)
+    with pytest.raises(RouterUsageError):
+        shortcut.returned(value)
+    with pytest.raises(RouterUsageError):
+        shortcut.resume(Returned(value=value))
+
+
+def test_returned_resumes_a_connect_flow_too(world: World) -> None:
+    world.route("$connect")
+    router = world.deploy()
+    step = router.connect(path="/prod", headers=[], source_ip="203.0.113.9", now_ms=NOW_MS)
+    assert isinstance(step, Invoke)
+    accepted = step.returned({"statusCode": 200})
+    assert isinstance(accepted, Accept)
+    refused = router.connect(path="/prod", headers=[], source_ip="203.0.113.9",
+                             now_ms=NOW_MS).returned({"statusCode": 403})
+    assert isinstance(refused, Refuse) and refused.status == 403
