@@ -74,6 +74,10 @@ _GOING_AWAY = (1001, "Going away")
 
 _time_ns = time.time_ns
 _perf_counter = time.perf_counter
+_monotonic = time.monotonic
+"""The clock of the idle timeout and the maximum duration (``opened_at``,
+``last_active``): read on every message, so directly, not through
+``loop.time()`` (the default loop's clock is the same one)."""
 
 
 def _now_ms() -> int:
@@ -553,9 +557,9 @@ class _Protocol(asyncio.Protocol):
         extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in step.headers]
         self._write(ws.send(AcceptConnection(subprotocol=step.subprotocol, extra_headers=extra)))
         self.state = _OPEN
-        loop_now = server.loop.time()
-        self.opened_at = loop_now
-        self.last_active = loop_now
+        opened = _monotonic()
+        self.opened_at = opened
+        self.last_active = opened
         server._live[self.connection_id] = self
         log.info("connect stage=%s route=$connect id=%s status=101 latency=%.1fms", self.stage, self.connection_id, latency)
         if self.reading_paused and self.transport is not None:
@@ -613,15 +617,19 @@ class _Protocol(asyncio.Protocol):
 
     def _on_text(self, text: str) -> None:
         server = self.server
-        self.last_active = server.loop.time()
-        started = _perf_counter()
+        self.last_active = _monotonic()
+        started = _perf_counter() if server.log_messages else 0.0  # for the log line
         step = self.conn.receive_text(text, now_ms=_time_ns() // 1_000_000)
         # Run coroutine handlers eagerly: one that finishes without awaiting
         # (an echo, a lookup) costs no task and no extra loop iteration.
         while type(step) is Invoke:
             invocation = step.invocation
             handler = invocation.handler
-            if handler is None or invocation.kind is not InvocationKind.LAMBDA or not is_async_callable(handler):
+            try:
+                inline = server._async_handlers[handler]
+            except (KeyError, TypeError):  # not seen yet, or unhashable
+                inline = server._learn_handler(handler)
+            if not inline or invocation.kind is not InvocationKind.LAMBDA:
                 server._spawn(self._message(step, started))
                 return
             token = _current.set(server)
@@ -629,7 +637,7 @@ class _Protocol(asyncio.Protocol):
                 coro = handler(invocation.event, invocation.context)
                 yielded = coro.send(None)
             except StopIteration as stop:
-                step = step.resume(Returned(value=stop.value))
+                step = step.returned(stop.value)
                 continue
             except Exception as exc:
                 step = step.resume(Raised(error=exc))
@@ -677,7 +685,7 @@ class _Protocol(asyncio.Protocol):
                 else:
                     unsent.append(data)
             if touch:
-                self.last_active = self.server.loop.time()
+                self.last_active = _monotonic()
         if self.server.log_messages and log.isEnabledFor(logging.INFO):
             log.info(
                 "message stage=%s route=%s id=%s status=%s latency=%.1fms",
@@ -753,7 +761,7 @@ class _Protocol(asyncio.Protocol):
         else:
             out = self.ws.send(TextMessage(data=text))
         transport.write(out)
-        self.last_active = self.server.loop.time()
+        self.last_active = _monotonic()
 
 
 class Server:
@@ -796,6 +804,8 @@ class Server:
         self._live: dict[str, _Protocol] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._held: list[_Protocol] = []  # protocols with replies to write (see _hold)
+        # handler -> whether it is a coroutine function (run inline on the message path)
+        self._async_handlers: dict[Any, bool] = {}
         self._sweeper: Optional[asyncio.Task[None]] = None
         self._closed: Optional[asyncio.Event] = None
         self.loop_thread_id = 0
@@ -901,6 +911,18 @@ class Server:
         for proto in held:
             proto._flush()
 
+    def _learn_handler(self, handler: Any) -> bool:
+        """Whether ``_on_text`` may run ``handler`` inline (a coroutine
+        function), remembered for hashable handlers (a few, one per integration)."""
+        inline = handler is not None and is_async_callable(handler)
+        try:
+            if len(self._async_handlers) >= 1024:
+                self._async_handlers.clear()
+            self._async_handlers[handler] = inline
+        except TypeError:  # unhashable: asked again next time
+            pass
+        return inline
+
     def _spawn(self, coro: Any) -> None:
         task = self.loop.create_task(coro)
         self._tasks.add(task)
@@ -915,10 +937,9 @@ class Server:
         """Enforce the idle timeout and the maximum duration (one timer for all)."""
         cfg = self.config
         tick = min(1.0, max(0.02, min(cfg.idle_timeout, cfg.max_duration) / 10))
-        loop = self.loop
         while True:
             await asyncio.sleep(tick)
-            now = loop.time()
+            now = _monotonic()
             for proto in list(self._live.values()):
                 if now - proto.opened_at >= cfg.max_duration or now - proto.last_active >= cfg.idle_timeout:
                     proto.close(*_GOING_AWAY)

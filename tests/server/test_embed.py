@@ -93,6 +93,42 @@ def test_handler_errors_and_timeouts_become_error_frames() -> None:
     asyncio.run(asyncio.wait_for(main(), 20))
 
 
+def test_callable_objects_as_handlers_hashable_or_not() -> None:
+    """The server remembers per handler whether it runs inline (a coroutine
+    function); objects with an async or sync ``__call__``, hashable or not, are
+    each run the way their kind is."""
+    import threading
+
+    class AsyncCall:
+        async def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return {"statusCode": 200, "body": "async:" + event["body"]}
+
+    class Unhashable(AsyncCall):
+        __hash__ = None  # type: ignore[assignment]
+
+    class SyncCall:
+        def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return {"statusCode": 200, "body": f"sync-thread:{threading.current_thread() is not main}"}
+
+    main = threading.current_thread()
+    router = make_router(
+        {"a": AsyncCall(), "u": Unhashable(), "s": SyncCall()}, two_way=("a", "u", "s")
+    )
+
+    async def run() -> None:
+        async with serve(router, "127.0.0.1", 0) as server:
+            async with connect(server.url("dev"), open_timeout=TIMEOUT) as ws:
+                for _ in range(2):  # the second time from what the server remembered
+                    for action in ("a", "u", "s"):
+                        body = json.dumps({"action": action})
+                        await ws.send(body)
+                        reply = await asyncio.wait_for(ws.recv(), TIMEOUT)
+                        expected = "sync-thread:True" if action == "s" else "async:" + body
+                        assert reply == expected
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+
+
 @pytest.mark.parametrize("status", [401, 403, 500])
 def test_connect_status_refuses_the_handshake(status: int) -> None:
     async def on_connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
