@@ -470,6 +470,7 @@ class Connection:
         # The requestContext template of this connection's MESSAGE events
         # (message_context_template), made on its first message.
         self._event_template: Optional[dict[str, Any]] = None
+        self._stage: Optional[Stage] = None  # the Stage its last message saw
 
     def _move(self, new: ConnectionState) -> None:
         if new not in _TRANSITIONS[self.state]:
@@ -744,17 +745,44 @@ class Router:
         """A message up to its integration call: a ``Reply`` or an ``Invoke``
         whose ``resume`` finishes in ``_message_reply``. A plain function, not a
         flow generator: it runs for every message."""
-        request_id, message_id, aws_request_id = self.gateway.ids.message_ids()
-        stage, snapshot = self._current(conn)
-        route = self.select_route(snapshot, text)
+        gateway = self.gateway
+        request_id, message_id, aws_request_id = gateway.ids.message_ids()
+        # _current(conn), without its calls when the stage is the Stage object
+        # this connection's last message saw (stages are replaced, never
+        # changed, so its snapshot is the one that message used).
+        state = gateway._apis.get(self.api_id)
+        stage = state.stages.get(conn.stage) if state is not None else None
+        if stage is not None and stage is conn._stage:
+            snapshot = conn._snapshot
+        else:
+            stage, snapshot = self._current(conn)
+            conn._stage = stage
+        # select_route(snapshot, text), its evaluator looked up directly.
+        evaluate = self._evaluators.get(snapshot.route_selection_expression)
+        if evaluate is None:
+            route = self.select_route(snapshot, text)
+        else:
+            key = evaluate(text)
+            routes = snapshot.routes
+            route = routes.get(key) if key is not None \
+                and key != "$connect" and key != "$disconnect" else None
+            if route is None:
+                route = routes.get("$default")
         if route is None:
             return _reply(request_id, None, (error_frame(
                 FORBIDDEN, connection_id=conn.connection_id, request_id=request_id),))
         route_key = route.route_key
-        if stage is not None and not self._admit(stage, route_key, now_ms):
-            return _reply(request_id, route_key, (error_frame(
-                TOO_MANY_REQUESTS, connection_id=conn.connection_id,
-                request_id=request_id),))
+        if stage is not None:
+            # _admit(stage, route_key, now_ms), inlined: throttling is checked
+            # on every message.
+            entry = self._admissions.get((stage.stage_name, route_key))
+            if entry is None or entry[0] is not stage:
+                entry = self._admission(stage, route_key)
+            bucket = entry[2]
+            if not entry[1].take(now_ms) or (bucket is not None and not bucket.take(now_ms)):
+                return _reply(request_id, route_key, (error_frame(
+                    TOO_MANY_REQUESTS, connection_id=conn.connection_id,
+                    request_id=request_id),))
         plan = self._plans.get(id(route))
         if plan is None or plan[0] is not route or plan[1] is not snapshot:
             plan = self._plan(route, snapshot)

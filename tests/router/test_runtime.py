@@ -849,3 +849,38 @@ def test_returned_resumes_a_connect_flow_too(world: World) -> None:
     refused = router.connect(path="/prod", headers=[], source_ip="203.0.113.9",
                              now_ms=NOW_MS).returned({"statusCode": 403})
     assert isinstance(refused, Refuse) and refused.status == 403
+
+
+def test_each_message_sees_the_stage_as_it_is_now(world: World) -> None:
+    """The message path remembers the Stage object a connection's last message
+    saw; a replaced stage (update, new deployment), a deleted one and a
+    deleted API are each noticed on the next message."""
+    world.route("$default", {"body": "v1"}, two_way=True)
+    router = world.deploy(stage_variables={"env": "a"})
+    conn = open_conn(world, router)
+    other = open_conn(world, router)
+    assert drive(conn.receive_text("x", now_ms=NOW_MS)).frames == ("v1",)
+    assert drive(other.receive_text("x", now_ms=NOW_MS)).frames == ("v1",)
+    world.gw.update_stage(world.api_id, "prod", stage_variables={"env": "b"})
+    drive(conn.receive_text("x", now_ms=NOW_MS))
+    assert world.calls[-1]["stageVariables"] == {"env": "b"}
+    # A new deployment reaches both connections.
+    route_id = next(r.route_id for r in world.gw.get_routes(world.api_id))
+    world.gw.delete_route(world.api_id, route_id)
+    world.route("$default", {"body": "v2"}, two_way=True)
+    world.deploy()
+    assert drive(conn.receive_text("x", now_ms=NOW_MS)).frames == ("v2",)
+    assert drive(other.receive_text("x", now_ms=NOW_MS)).frames == ("v2",)
+    # Throttling follows the stage too: a burst of 1 at rate 0 admits one more.
+    world.gw.update_stage(world.api_id, "prod", default_route_settings={
+        "throttlingBurstLimit": 1, "throttlingRateLimit": 0.0})
+    assert drive(conn.receive_text("x", now_ms=NOW_MS)).frames == ("v2",)
+    (throttled,) = drive(other.receive_text("x", now_ms=NOW_MS)).frames
+    assert "Too Many Requests" in throttled
+    # Deleted stage: the last deployment used, no stage throttling, no variables.
+    world.gw.delete_stage(world.api_id, "prod")
+    world.calls.clear()
+    assert drive(other.receive_text("x", now_ms=NOW_MS)).frames == ("v2",)
+    assert "stageVariables" not in world.calls[-1]
+    world.gw.delete_api(world.api_id)
+    assert drive(conn.receive_text("x", now_ms=NOW_MS)).frames == ("v2",)
