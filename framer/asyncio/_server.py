@@ -632,7 +632,11 @@ class _Protocol(asyncio.Protocol):
             if not inline or invocation.kind is not InvocationKind.LAMBDA:
                 server._spawn(self._message(step, started))
                 return
-            token = _current.set(server)
+            if _current.get() is not server:
+                # For management_api(). Left set: this runs in the context of
+                # this connection's reader callback, which only ever runs this
+                # server's code (a get per message instead of a set and a reset).
+                _current.set(server)
             try:
                 coro = handler(invocation.event, invocation.context)
                 yielded = coro.send(None)
@@ -642,8 +646,6 @@ class _Protocol(asyncio.Protocol):
             except Exception as exc:
                 step = step.resume(Raised(error=exc))
                 continue
-            finally:
-                _current.reset(token)
             server._spawn(self._message_suspended(step, coro, yielded, started))
             return
         # Delivered in the same call that received it: last_active (set above)

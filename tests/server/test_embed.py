@@ -129,6 +129,26 @@ def test_callable_objects_as_handlers_hashable_or_not() -> None:
     asyncio.run(asyncio.wait_for(run(), 20))
 
 
+def test_two_servers_in_one_loop_each_give_handlers_their_own_management_api() -> None:
+    async def push(event: dict[str, Any], context: Any) -> dict[str, Any]:  # inline: never awaits
+        cid = event["requestContext"]["connectionId"]
+        management_api().post_to_connection(ConnectionId=cid, Data=b"pushed:" + event["body"].encode())
+        return {"statusCode": 200, "body": "done"}
+
+    async def run() -> None:
+        async with serve(make_router({"$default": push}, two_way=("$default",)), "127.0.0.1", 0) as a, \
+                serve(make_router({"$default": push}, two_way=("$default",)), "127.0.0.1", 0) as b:
+            async with connect(a.url("dev"), open_timeout=TIMEOUT) as wa, \
+                    connect(b.url("dev"), open_timeout=TIMEOUT) as wb:
+                for i in range(3):
+                    for ws, name in ((wa, "a"), (wb, "b")):
+                        await ws.send(f"{name}{i}")
+                        assert await asyncio.wait_for(ws.recv(), TIMEOUT) == f"pushed:{name}{i}"
+                        assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "done"
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+
+
 @pytest.mark.parametrize("status", [401, 403, 500])
 def test_connect_status_refuses_the_handshake(status: int) -> None:
     async def on_connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
