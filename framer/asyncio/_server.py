@@ -248,8 +248,21 @@ async def _finish(coro: Any, yielded: Any) -> Any:
 _HTTP, _CONNECTING, _OPEN, _CLOSING, _CLOSED = range(5)
 
 
-class _Protocol(asyncio.Protocol):
-    """One TCP connection: plain HTTP requests, or one WebSocket after an upgrade."""
+_READ_BUFFER_SIZE = 64 * 1024
+"""Bytes read from a socket at most at once (the transport's own reads ask for
+256 KiB, see ``_Protocol.get_buffer``)."""
+
+
+class _Protocol(asyncio.BufferedProtocol):
+    """One TCP connection: plain HTTP requests, or one WebSocket after an upgrade.
+
+    A buffered protocol: the transport reads into the server's one read buffer
+    (``get_buffer``) and this copies out what arrived (``buffer_updated``).  A
+    plain protocol's transport allocates a 256 KiB ``bytes`` for every read and
+    shrinks it to what arrived; depending on the state of glibc's malloc
+    (its dynamic mmap and trim thresholds), that can cost an mmap/munmap pair
+    or a heap trim per read, many times the cost of a small message.
+    """
 
     def __init__(self, server: "Server") -> None:
         self.server = server
@@ -287,6 +300,14 @@ class _Protocol(asyncio.Protocol):
         transport.set_write_buffer_limits(high=self.server.config.max_buffer)
         self.server._protocols.add(self)
         self._arm_handshake_timer()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        # Shared by every connection of the server: the loop reads one socket
+        # at a time, and buffer_updated copies the bytes out before returning.
+        return self.server._read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(self.server._read_buffer[:nbytes].tobytes())
 
     def data_received(self, data: bytes) -> None:
         state = self.state
@@ -806,6 +827,7 @@ class Server:
         self._live: dict[str, _Protocol] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._held: list[_Protocol] = []  # protocols with replies to write (see _hold)
+        self._read_buffer = memoryview(bytearray(_READ_BUFFER_SIZE))  # see _Protocol.get_buffer
         # handler -> whether it is a coroutine function (run inline on the message path)
         self._async_handlers: dict[Any, bool] = {}
         self._sweeper: Optional[asyncio.Task[None]] = None
