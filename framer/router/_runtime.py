@@ -325,19 +325,62 @@ Flow = Generator[Invocation, Outcome, Final]
 
 
 class Invoke:
-    """Run ``invocation``, then call ``resume(outcome)`` (once) for the next step."""
+    """Run ``invocation``, then call ``resume(outcome)`` (once) for the next step.
 
-    __slots__ = ("invocation", "_flow", "_used", "_plan")
+    ``lambda_call`` is ``(handler, event, context)`` when the invocation is a
+    Lambda call (else ``None``): the same objects as the invocation's fields,
+    for a driver that runs the handler itself.  A message's ``invocation`` is
+    built only when read (most drivers run a message through ``lambda_call``).
+    """
 
-    def __init__(self, invocation: Invocation, flow: Optional[Flow],
-                 plan: Optional[tuple[Any, ...]] = None) -> None:
-        # A flow generator to resume, or (messages, flow None) the plan of the
-        # route whose integration runs (``Router._plan``): the message path is
-        # a plain function, with ``_message_reply`` as its second half.
-        self.invocation = invocation
+    __slots__ = ("_invocation", "_flow", "_used", "_plan", "lambda_call", "_message")
+
+    def __init__(self, invocation: Invocation, flow: Optional[Flow]) -> None:
+        self._invocation: Optional[Invocation] = invocation
         self._flow = flow
         self._used = False
-        self._plan = plan
+        self._plan: Optional[tuple[Any, ...]] = None
+        self.lambda_call: Optional[tuple[Handler, Mapping[str, Any], Optional[LambdaContext]]] = \
+            (invocation.handler, invocation.event, invocation.context) \
+            if invocation.kind is InvocationKind.LAMBDA and invocation.handler is not None \
+            else None
+        self._message: Optional[tuple[str, str]] = None
+
+    @classmethod
+    def _for_message(cls, plan: tuple[Any, ...], handler: Handler, event: dict[str, Any],
+                     context: LambdaContext, connection_id: str, request_id: str) -> Invoke:
+        """A message's Lambda call: ``plan`` (``Router._plan``) and the call;
+        the ``Invocation`` is made from them if ``invocation`` is read.  The
+        message path is a plain function, with ``_message_reply`` as its second
+        half (no flow)."""
+        step = _new(cls)
+        step._invocation = None
+        step._flow = None
+        step._used = False
+        step._plan = plan
+        step.lambda_call = (handler, event, context)
+        step._message = (connection_id, request_id)
+        return step
+
+    @classmethod
+    def _for_message_invocation(cls, plan: tuple[Any, ...], invocation: Invocation) -> Invoke:
+        """A message's step with its ``Invocation`` made already (HTTP_PROXY)."""
+        step = cls(invocation, None)
+        step._plan = plan
+        step._message = (invocation.connection_id, invocation.request_id)
+        return step
+
+    @property
+    def invocation(self) -> Invocation:
+        """What to run."""
+        invocation = self._invocation
+        if invocation is None:
+            plan, message, call = self._plan, self._message, self.lambda_call
+            assert plan is not None and message is not None and call is not None
+            invocation = self._invocation = _lambda_invocation(
+                Purpose.MESSAGE, plan[4], plan[0].route_key, message[0], message[1],
+                call[0], call[1], call[2])
+        return invocation
 
     def resume(self, outcome: Outcome) -> Step:
         """Hand back what happened; returns the next step."""
@@ -349,8 +392,8 @@ class Invoke:
         self._used = True
         flow = self._flow
         if flow is None:
-            assert self._plan is not None
-            return _message_reply(self.invocation, self._plan, outcome)
+            assert self._plan is not None and self._message is not None
+            return _message_reply(self._message, self._plan, outcome)
         return _advance(flow, outcome)
 
     def returned(self, value: Any) -> Step:
@@ -363,9 +406,11 @@ class Invoke:
         if plan is None:
             assert self._flow is not None
             return _advance(self._flow, Returned(value=value))
+        message = self._message
+        assert message is not None
         if not plan[8]:  # one-way route: the result is dropped
-            return _reply(self.invocation.request_id, plan[0].route_key, ())
-        return _message_value(self.invocation, plan[0].route_key, value)
+            return _reply(message[1], plan[0].route_key, ())
+        return _message_value(message, plan[0].route_key, value)
 
     def __repr__(self) -> str:
         return f"Invoke({self.invocation.purpose.value} {self.invocation.route_key!r})"
@@ -833,18 +878,16 @@ class Router:
             context = LambdaContext._make(
                 names[0], names[1], names[4], aws_request_id, timeout_ms,
                 now_ms + timeout_ms, self._clock_ms)
-            invocation = _lambda_invocation(
-                Purpose.MESSAGE, plan[4], route_key, conn.connection_id, request_id,
-                integration.handler, event, context)
-        else:
-            invocation = Invocation(
-                kind=InvocationKind.HTTP, purpose=Purpose.MESSAGE, timeout_s=plan[4],
-                route_key=route_key, connection_id=conn.connection_id,
-                request_id=request_id, event={},
-                http=HttpCall(method=integration.integration_method or "POST",
-                              url=integration.integration_uri or "",
-                              body=text.encode("utf-8")))
-        return Invoke(invocation, None, plan)
+            return Invoke._for_message(plan, integration.handler, event, context,
+                                       conn.connection_id, request_id)
+        invocation = Invocation(
+            kind=InvocationKind.HTTP, purpose=Purpose.MESSAGE, timeout_s=plan[4],
+            route_key=route_key, connection_id=conn.connection_id,
+            request_id=request_id, event={},
+            http=HttpCall(method=integration.integration_method or "POST",
+                          url=integration.integration_uri or "",
+                          body=text.encode("utf-8")))
+        return Invoke._for_message_invocation(plan, invocation)
 
     def _plan(self, route: Route, snapshot: Snapshot) -> tuple[Any, ...]:
         """What a message on ``route`` of ``snapshot`` needs, looked up once:
@@ -1226,31 +1269,31 @@ def _result_body(value: Any) -> Optional[str]:
     return body
 
 
-def _message_reply(invocation: Invocation, plan: tuple[Any, ...], outcome: Outcome) -> Reply:
-    """The second half of ``Router._message``: the reply for the outcome."""
-    request_id = invocation.request_id
+def _message_reply(message: tuple[str, str], plan: tuple[Any, ...],
+                   outcome: Outcome) -> Reply:
+    """The second half of ``Router._message``: the reply for the outcome.
+    ``message`` is ``(connection id, request id)``."""
     route_key = plan[0].route_key
     if isinstance(outcome, Returned):
         if not plan[8]:
-            return _reply(request_id, route_key, ())
-        return _message_value(invocation, route_key, outcome.value)
+            return _reply(message[1], route_key, ())
+        return _message_value(message, route_key, outcome.value)
     if isinstance(outcome, TimedOut):
-        message = ENDPOINT_REQUEST_TIMED_OUT
+        text = ENDPOINT_REQUEST_TIMED_OUT
     else:
-        message = INTERNAL_SERVER_ERROR
-    return _reply(request_id, route_key, (error_frame(
-        message, connection_id=invocation.connection_id, request_id=request_id),))
+        text = INTERNAL_SERVER_ERROR
+    return _reply(message[1], route_key, (error_frame(
+        text, connection_id=message[0], request_id=message[1]),))
 
 
-def _message_value(invocation: Invocation, route_key: str, value: Any) -> Reply:
+def _message_value(message: tuple[str, str], route_key: str, value: Any) -> Reply:
     """The reply of a two-way route whose handler returned ``value``."""
     try:
         body = _result_body(value)
     except (TypeError, ValueError):
-        return _reply(invocation.request_id, route_key, (error_frame(
-            INTERNAL_SERVER_ERROR, connection_id=invocation.connection_id,
-            request_id=invocation.request_id),))
-    return _reply(invocation.request_id, route_key, (body,) if body is not None else ())
+        return _reply(message[1], route_key, (error_frame(
+            INTERNAL_SERVER_ERROR, connection_id=message[0], request_id=message[1]),))
+    return _reply(message[1], route_key, (body,) if body is not None else ())
 
 
 def _mock_status(integration: Integration) -> dict[str, Any]:

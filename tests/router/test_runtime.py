@@ -884,3 +884,44 @@ def test_each_message_sees_the_stage_as_it_is_now(world: World) -> None:
     assert "stageVariables" not in world.calls[-1]
     world.gw.delete_api(world.api_id)
     assert drive(conn.receive_text("x", now_ms=NOW_MS)).frames == ("v2",)
+
+
+def test_lambda_call_is_the_invocations_call(world: World) -> None:
+    world.route("$connect", {"statusCode": 200})
+    world.route("$default", {"body": "b"}, two_way=True, timeout_in_millis=1500)
+    router = world.deploy()
+    connect = router.connect(path="/prod", headers=[], source_ip="203.0.113.9", now_ms=NOW_MS)
+    assert isinstance(connect, Invoke) and connect.lambda_call is not None
+    handler, event, context = connect.lambda_call
+    inv = connect.invocation
+    assert (handler, event, context) == (inv.handler, inv.event, inv.context)
+    conn = drive(connect).connection
+    step = conn.receive_text("m", now_ms=NOW_MS + 1)
+    assert isinstance(step, Invoke) and step.lambda_call is not None
+    handler, event, context = step.lambda_call
+    inv = step.invocation  # made when read, then kept
+    assert step.invocation is inv
+    assert inv.handler is handler and inv.event is event and inv.context is context
+    assert inv.kind is InvocationKind.LAMBDA and inv.purpose is Purpose.MESSAGE
+    assert inv.route_key == "$default" and inv.timeout_s == 1.5 and inv.http is None
+    assert inv.connection_id == conn.connection_id
+    assert inv.request_id == event["requestContext"]["requestId"]
+    assert context.aws_request_id and context.get_remaining_time_in_millis() == 1500
+    # Resumed with or without reading invocation, the reply is the same.
+    reply = step.resume(Returned(value=handler(event, context)))
+    assert reply.frames == ("b",) and reply.request_id == inv.request_id
+    unread = conn.receive_text("m", now_ms=NOW_MS + 2)
+    assert unread.returned({"body": "b"}).frames == ("b",)
+
+
+def test_http_message_has_no_lambda_call(world: World) -> None:
+    integ = world.gw.create_integration(world.api_id, integration_type="HTTP_PROXY",
+                                        integration_uri="https://svc/msg")
+    world.gw.create_route(world.api_id, route_key="$default",
+                          target=f"integrations/{integ.integration_id}")
+    conn = open_conn(world, world.deploy())
+    step = conn.receive_text("hello", now_ms=NOW_MS)
+    assert isinstance(step, Invoke) and step.lambda_call is None
+    assert step.invocation.kind is InvocationKind.HTTP and step.invocation.http.body == b"hello"
+    (frame,) = step.resume(TimedOut()).frames
+    assert "Endpoint request timed out" in frame and step.invocation.request_id in frame
