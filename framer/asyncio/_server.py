@@ -644,13 +644,16 @@ class _Protocol(asyncio.BufferedProtocol):
         # Run coroutine handlers eagerly: one that finishes without awaiting
         # (an echo, a lookup) costs no task and no extra loop iteration.
         while type(step) is Invoke:
-            invocation = step.invocation
-            handler = invocation.handler
+            call = step.lambda_call  # (handler, event, context), or None for HTTP
+            if call is None:
+                server._spawn(self._message(step, started))
+                return
+            handler = call[0]
             try:
                 inline = server._async_handlers[handler]
             except (KeyError, TypeError):  # not seen yet, or unhashable
                 inline = server._learn_handler(handler)
-            if not inline or invocation.kind is not InvocationKind.LAMBDA:
+            if not inline:
                 server._spawn(self._message(step, started))
                 return
             if _current.get() is not server:
@@ -659,7 +662,7 @@ class _Protocol(asyncio.BufferedProtocol):
                 # server's code (a get per message instead of a set and a reset).
                 _current.set(server)
             try:
-                coro = handler(invocation.event, invocation.context)
+                coro = handler(call[1], call[2])
                 yielded = coro.send(None)
             except StopIteration as stop:
                 step = step.returned(stop.value)
