@@ -425,7 +425,7 @@ _INVOCATION_SET = _slot_setters(Invocation, (
 
 def _lambda_invocation(purpose: Purpose, timeout_s: float, route_key: str,
                        connection_id: str, request_id: str, handler: Handler,
-                       event: Mapping[str, Any], context: LambdaContext) -> Invocation:
+                       event: Mapping[str, Any], context: Optional[LambdaContext]) -> Invocation:
     """``Invocation(kind=InvocationKind.LAMBDA, ...)``, faster (it is made for
     every message)."""
     setters = _INVOCATION_SET
