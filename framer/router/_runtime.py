@@ -255,6 +255,13 @@ _TRANSITIONS = {
     ConnectionState.CLOSED: frozenset(),
 }
 
+# Enum members the message path compares with, as plain globals: reading a
+# member through its class (``ConnectionState.OPEN``) is a descriptor lookup
+# costing ~0.15 us on Python 3.11.
+_OPEN = ConnectionState.OPEN
+_MOCK = IntegrationType.MOCK
+_AWS_PROXY = IntegrationType.AWS_PROXY
+
 
 @record
 class Accept:
@@ -516,6 +523,8 @@ class Connection:
         # (message_context_template), made on its first message.
         self._event_template: Optional[dict[str, Any]] = None
         self._stage: Optional[Stage] = None  # the Stage its last message saw
+        # (route, snapshot, stage, plan, admission entry) of its last message
+        self._last_route: Optional[tuple[Any, ...]] = None
 
     def _move(self, new: ConnectionState) -> None:
         if new not in _TRANSITIONS[self.state]:
@@ -534,7 +543,7 @@ class Connection:
 
     def receive_text(self, text: str, *, now_ms: int) -> Step:
         """Route one text message; returns ``Invoke`` or ``Reply``."""
-        if self.state is not ConnectionState.OPEN:
+        if self.state is not _OPEN:
             raise RouterUsageError(
                 f"receive_text on connection {self.connection_id} in state "
                 f"{self.state.value}; only OPEN connections take messages")
@@ -817,30 +826,40 @@ class Router:
             return _reply(request_id, None, (error_frame(
                 FORBIDDEN, connection_id=conn.connection_id, request_id=request_id),))
         route_key = route.route_key
-        if stage is not None:
+        # The plan and the throttle buckets of the route, as this connection's
+        # last message on it found them while stage, snapshot and route are
+        # the same objects (all three are replaced, never changed).
+        last = conn._last_route
+        if last is not None and last[0] is route and last[1] is snapshot and last[2] is stage:
+            plan, entry = last[3], last[4]
+        else:
+            plan = self._plans.get(id(route))
+            if plan is None or plan[0] is not route or plan[1] is not snapshot:
+                plan = self._plan(route, snapshot)
+            entry = None
+            if stage is not None:
+                entry = self._admissions.get((stage.stage_name, route_key))
+                if entry is None or entry[0] is not stage:
+                    entry = self._admission(stage, route_key)
+            conn._last_route = (route, snapshot, stage, plan, entry)
+        if entry is not None:
             # _admit(stage, route_key, now_ms), inlined: throttling is checked
             # on every message.
-            entry = self._admissions.get((stage.stage_name, route_key))
-            if entry is None or entry[0] is not stage:
-                entry = self._admission(stage, route_key)
             bucket = entry[2]
             if not entry[1].take(now_ms) or (bucket is not None and not bucket.take(now_ms)):
                 return _reply(request_id, route_key, (error_frame(
                     TOO_MANY_REQUESTS, connection_id=conn.connection_id,
                     request_id=request_id),))
-        plan = self._plans.get(id(route))
-        if plan is None or plan[0] is not route or plan[1] is not snapshot:
-            plan = self._plan(route, snapshot)
         integration = plan[2]
         if integration is None:
             return _reply(request_id, route_key, (error_frame(
                 INTERNAL_SERVER_ERROR, connection_id=conn.connection_id,
                 request_id=request_id),))
         kind = plan[3]
-        if kind is IntegrationType.MOCK:
+        if kind is _MOCK:
             body = _mock_body(snapshot, integration) if route.two_way else None
             return _reply(request_id, route_key, (body,) if body is not None else ())
-        if kind is IntegrationType.AWS_PROXY:
+        if kind is _AWS_PROXY:
             # The event: a copy of the connection's requestContext template with
             # this message's fields set (build_message_event's dict, key for key).
             template = conn._event_template

@@ -925,3 +925,22 @@ def test_http_message_has_no_lambda_call(world: World) -> None:
     assert step.invocation.kind is InvocationKind.HTTP and step.invocation.http.body == b"hello"
     (frame,) = step.resume(TimedOut()).frames
     assert "Endpoint request timed out" in frame and step.invocation.request_id in frame
+
+
+def test_alternating_routes_keep_their_own_buckets(world: World) -> None:
+    """The message path remembers the last route's buckets per connection;
+    alternating routes and connections still take from the right bucket."""
+    world.route("hot")
+    world.route("$default")
+    router = world.deploy(route_settings={"hot": {"ThrottlingBurstLimit": 3,
+                                                  "ThrottlingRateLimit": 0}})
+    a, b = open_conn(world, router), open_conn(world, router)
+    hot = '{"action": "hot"}'
+    outcomes = []
+    for conn, text in [(a, hot), (a, "x"), (b, hot), (b, "x"), (a, hot), (b, "x"),
+                       (b, hot), (a, "x"), (a, hot)]:
+        frames = drive(conn.receive_text(text, now_ms=NOW_MS)).frames
+        outcomes.append("throttled" if frames and "Too Many Requests" in frames[0] else "ok")
+    # The hot route's bucket (burst 3, shared by both connections) runs out at
+    # its fourth message; $default is not limited.
+    assert outcomes == ["ok", "ok", "ok", "ok", "ok", "ok", "throttled", "ok", "throttled"]
