@@ -307,7 +307,12 @@ class _Protocol(asyncio.BufferedProtocol):
         return self.server._read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(self.server._read_buffer[:nbytes].tobytes())
+        data = self.server._read_buffer[:nbytes].tobytes()
+        state = self.state
+        if state == _OPEN or state == _CLOSING:  # data_received's first case, directly
+            self._ws_data(data)
+        else:
+            self.data_received(data)
 
     def data_received(self, data: bytes) -> None:
         state = self.state
@@ -696,8 +701,7 @@ class _Protocol(asyncio.BufferedProtocol):
     def _deliver(self, reply: Reply, started: float, touch: bool = True) -> None:
         frames = reply.frames
         if frames and self.state == _OPEN:
-            transport = self.transport
-            if transport is not None and not transport.is_closing():
+            if self.transport is not None:  # _flush drops them if it is closing by then
                 send_text = self.ws.send_text  # whole text messages: no event object
                 data = send_text(frames[0]) if len(frames) == 1 \
                     else b"".join(map(send_text, frames))
