@@ -417,6 +417,11 @@ class Invoke:
         assert message is not None
         if not plan[8]:  # one-way route: the result is dropped
             return _reply(message[1], plan[0].route_key, ())
+        if type(value) is dict:
+            # _result_body's usual case, inline: a dict with a text body.
+            body = value.get("body")
+            if type(body) is str and not value.get("isBase64Encoded"):
+                return _reply(message[1], plan[0].route_key, (body,))
         return _message_value(message, plan[0].route_key, value)
 
     def __repr__(self) -> str:

@@ -822,7 +822,9 @@ def test_message_context_is_what_the_constructor_makes(world: World) -> None:
 
 
 @pytest.mark.parametrize("value", [
-    None, {"body": "plain"}, {"body": {"a": 1}}, "bare", [1, 2], {"body": object()},
+    None, {"body": "plain"}, {"body": ""}, {"body": None}, {"statusCode": 200},
+    {"body": "aGk=", "isBase64Encoded": True}, {"body": "plain", "isBase64Encoded": False},
+    {"body": {"a": 1}}, "bare", [1, 2], {"body": object()},
 ])
 @pytest.mark.parametrize("two_way", [True, False])
 def test_returned_is_resume_with_returned(world: World, value: Any, two_way: bool) -> None:
