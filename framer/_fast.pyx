@@ -708,6 +708,15 @@ def mask_inplace(buffer, key, offset=0):
         PyBuffer_Release(&dview)
 
 
+# One spare buffer for text messages, for the whole process: a text message's
+# UTF-8 bytes never reach the user (its str does), so the buffer that held them
+# can hold the next one, on whichever connection it arrives.  That spares a
+# large allocation per message (and, when glibc has trimmed its heap, the page
+# faults of fresh memory).  Kept only up to _SPARE_MAX bytes.
+cdef PyObject* _spare_text = NULL
+cdef Py_ssize_t _SPARE_MAX = 1048576
+
+
 cdef class FrameReader:
     """Turns one direction of a WebSocket byte stream into events.
 
@@ -969,6 +978,9 @@ cdef class FrameReader:
             announced = needed + 1048576
         if self._buf == NULL:
             cap = announced if announced > needed else needed
+            if self._msg_opcode == OP_TEXT and _spare_text != NULL:
+                self._take_spare(cap)
+                return 0
             obj = PyBytes_FromStringAndSize(NULL, cap)
             _incref(<PyObject*>obj)
             self._buf = <PyObject*>obj
@@ -983,6 +995,28 @@ cdef class FrameReader:
             _PyBytes_Resize(&self._buf, cap)
         self._buf_cap = cap
         return 0
+
+    cdef int _take_spare(self, Py_ssize_t cap) except -1:
+        """Start a text message's buffer from the spare one (at least ``cap`` bytes)."""
+        global _spare_text
+        self._buf = _spare_text
+        _spare_text = NULL
+        self._buf_cap = PyBytes_GET_SIZE(<object>self._buf)
+        if self._buf_cap < cap:
+            _PyBytes_Resize(&self._buf, cap)
+            self._buf_cap = cap
+        return 0
+
+    cdef inline void _park_text_buffer(self) noexcept:
+        """A text message is built: keep its buffer as the spare, or free it."""
+        global _spare_text
+        if _spare_text == NULL and self._buf != NULL and self._buf_cap <= _SPARE_MAX:
+            _spare_text = self._buf
+            self._buf = NULL
+            self._buf_len = 0
+            self._buf_cap = 0
+        else:
+            self._drop_buffer()
 
     cdef int _payload(self, const unsigned char* p, Py_ssize_t take, bint last,
                       list out) except -1:
@@ -1089,7 +1123,7 @@ cdef class FrameReader:
                 data = ""
             else:
                 data = framer_utf8_build(&self._utf8, <const unsigned char*>PyBytes_AS_STRING(<object>self._buf), self._buf_len)
-                self._drop_buffer()
+                self._park_text_buffer()
             framer_utf8_reset(&self._utf8)
         elif self._buf == NULL:
             data = b""  # an empty message

@@ -137,3 +137,35 @@ def test_text_is_built_at_the_right_width(impl: ModuleType) -> None:
                 flat = [e for read in got for e in read]
                 assert len(flat) == 1, (name, length, frames)
                 assert_same_str(flat[0].data, text)
+
+
+def test_interleaved_text_messages_on_many_readers(impl: ModuleType) -> None:
+    """Text messages in progress on several connections at once, of very
+    different sizes, some failing: each reader delivers exactly its own text.
+    (The compiled twin lends one spare buffer between text messages.)"""
+    rng = __import__("random").Random(7)
+    readers = [impl.FrameReader(False, 1 << 20, 1 << 21, False) for _ in range(3)]
+    for _ in range(15):
+        plans = []
+        for reader in readers:
+            size = rng.choice([10, 300, 5000, 70000, 300000, 300000, 1500000])
+            text = ("abc\u00e9\u20ac\U0001f600" * (size // 12 + 1))[: size // 2]
+            payload = text.encode()
+            bad = rng.random() < 0.15
+            if bad:
+                cut = rng.randrange(len(payload))
+                payload = payload[:cut] + b"\xff" + payload[cut:]
+            frames = [payload[i : i + 65536] for i in range(0, len(payload), 65536)] or [b""]
+            wire = [client_frame(1 if i == 0 else 0, f, fin=i == len(frames) - 1) for i, f in enumerate(frames)]
+            plans.append((reader, text, bad, wire, []))
+        while any(p[3] for p in plans):
+            for reader, _text, _bad, wire, got in plans:
+                if wire:
+                    got.extend(reader.feed(wire.pop(0)))
+        for reader, text, bad, _wire, got in plans:
+            if bad:
+                assert [getattr(e, "code", None) for e in got] == [1007]
+                readers[readers.index(reader)] = impl.FrameReader(False, 1 << 20, 1 << 21, False)
+            else:
+                assert len(got) == 1 and got[0].data == text
+                assert reader.buffered == 0
