@@ -117,3 +117,38 @@ def test_one_log_line_per_connect_message_and_disconnect() -> None:
     assert "route=$connect" in connect and "status=101" in connect
     assert "route=$default" in message and "status=ok" in message
     assert "route=$disconnect" in disconnect and "code=1000" in disconnect
+
+
+def test_log_level_warning_leaves_out_the_per_request_lines() -> None:
+    """``--log-level warning``: the server serves as before, but the info lines
+    (serving on, connect, message, disconnect) are not written."""
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "framer.cli", "serve", "--demo", "--port", str(port), "--log-level", "warning"],
+        stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                ws = websocket.create_connection(f"ws://127.0.0.1:{port}/dev", timeout=TIMEOUT)
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        ws.send("hello")
+        assert ws.recv() == "hello"
+        ws.close()
+        time.sleep(0.3)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0
+    assert "stage=" not in err and "serving on" not in err, err
