@@ -5,6 +5,17 @@ pytest-benchmark's pedantic mode, so that each round starts from a fresh,
 already open connection built by ``setup`` outside the timed region.  The
 number of rounds follows ``--benchmark-max-time`` and ``--benchmark-min-rounds``
 as the calibrated mode would; ``FRAMER_BENCH_QUICK=1`` runs a single round.
+
+Same heap for every peer: glibc raises its mmap threshold (and, with it, its
+trim threshold, to twice that) the first time it frees a large mmapped block,
+and never lowers them.  Until that happens, freeing a batch of 128 KiB
+messages trims the heap back to the OS, and the next batch pays page faults
+on fresh memory; in one pytest process the peers that run after some other
+peer's large free escape it, the first one on a row (framer, by parameter
+order) does not.  So the session frees one 31 MiB block before anything is
+timed (glibc's cap for the dynamic threshold is 32 MiB): every peer then runs
+on a heap that keeps its pages between batches of up to 62 MiB.
+``report.py --pin-malloc`` instead pins both thresholds from the start.
 """
 
 from __future__ import annotations
@@ -18,6 +29,13 @@ import pytest
 from _harness import QUICK
 
 MAX_ROUNDS = 2000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def same_heap_for_every_peer() -> None:
+    """Raise glibc's dynamic mmap/trim thresholds once, before any timing (see above)."""
+    block = bytearray(31 * 1024 * 1024)  # mmapped (over any threshold), then freed
+    del block
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ unmasking.  Ratios are framer-compiled's throughput over the peer's (>1 means
 framer is faster), and framer-pure's over wsproto's.  The targets are issue 3's.
 
 Rows that create a fresh 128 KiB object per message depend on the state of
-glibc's heap: when it trims its top back to the OS between batches, every
-peer's next batch pays page faults (about 4 us per 4 KiB page on this kind of
-VM), and which peers it hits depends on what ran before.  ``--pin-malloc``
-runs the suites with ``MALLOC_TRIM_THRESHOLD_`` and ``MALLOC_MMAP_THRESHOLD_``
-set (the same settings for every peer, as the anchor report's pinned runs),
-which measures the libraries rather than the allocator.
+glibc's heap; ``conftest.py`` puts every peer on the same warm heap (see its
+docstring).  ``--pin-malloc`` runs the suites with ``MALLOC_TRIM_THRESHOLD_``
+and ``MALLOC_MMAP_THRESHOLD_`` pinned instead (the same settings for every
+peer, as the anchor report's pinned runs).
 """
 
 from __future__ import annotations
