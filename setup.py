@@ -4,7 +4,8 @@ Everything else about the package is in pyproject.toml.  The extension is
 optional: without a compiler (or Cython), the build says so and installs the
 pure-Python twin, which behaves the same, only slower.  Set
 ``FRAMER_BUILD_EXTENSION=yes`` to make a failed build fatal (CI does), or
-``FRAMER_NO_EXTENSIONS=1`` to skip it.
+``FRAMER_NO_EXTENSIONS=1`` to skip it.  A wheel built without the extension
+is tagged ``py3-none-any``, since nothing in it is specific to a platform.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def _env_flag(name: str) -> bool:
 
 
 REQUIRED = _env_flag("FRAMER_BUILD_EXTENSION")
+BUILT: list[str] = []  # the extensions that did build
 SKIP = _env_flag("FRAMER_NO_EXTENSIONS") and not REQUIRED
 
 
@@ -46,6 +48,7 @@ class OptionalBuildExt(build_ext):
         except Exception as exc:  # noqa: BLE001
             self._fallback(exc)
         else:
+            BUILT.append(ext.name)
             _say("built the accelerated extension framer._fast (implementation: compiled)")
 
     def _fallback(self, exc: BaseException) -> None:
@@ -71,4 +74,23 @@ def _extensions() -> list[Extension]:
     return cythonize([ext], compiler_directives={"language_level": "3"}, quiet=True)
 
 
-setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})
+def _wheel_command() -> dict[str, type]:
+    """bdist_wheel that tags the wheel ``py3-none-any`` when no extension was built."""
+    try:
+        from setuptools.command.bdist_wheel import bdist_wheel
+    except ImportError:  # setuptools < 70.1
+        try:
+            from wheel.bdist_wheel import bdist_wheel  # type: ignore[no-redef]
+        except ImportError:
+            return {}
+
+    class PureWhenFallenBack(bdist_wheel):  # type: ignore[misc, valid-type]
+        def get_tag(self) -> tuple[str, str, str]:
+            if not BUILT:
+                return "py3", "none", "any"
+            return super().get_tag()  # type: ignore[no-any-return]
+
+    return {"bdist_wheel": PureWhenFallenBack}
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt, **_wheel_command()})
