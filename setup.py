@@ -24,7 +24,7 @@ def _env_flag(name: str) -> bool:
 
 
 REQUIRED = _env_flag("FRAMER_BUILD_EXTENSION")
-BUILT: list[str] = []  # the extensions that did build
+FAILED: list[str] = []  # the extensions whose build failed (and fell back)
 SKIP = _env_flag("FRAMER_NO_EXTENSIONS") and not REQUIRED
 
 
@@ -48,10 +48,10 @@ class OptionalBuildExt(build_ext):
         except Exception as exc:  # noqa: BLE001
             self._fallback(exc)
         else:
-            BUILT.append(ext.name)
             _say("built the accelerated extension framer._fast (implementation: compiled)")
 
     def _fallback(self, exc: BaseException) -> None:
+        FAILED.append(str(exc))
         if REQUIRED:
             _say(f"FRAMER_BUILD_EXTENSION=yes and the extension failed to build: {exc}")
             raise exc
@@ -75,7 +75,9 @@ def _extensions() -> list[Extension]:
 
 
 def _wheel_command() -> dict[str, type]:
-    """bdist_wheel that tags the wheel ``py3-none-any`` when no extension was built."""
+    """bdist_wheel that tags the wheel ``py3-none-any`` when the extension's build
+    failed and fell back to pure Python (asked before the build, as for an
+    editable wheel, it keeps the usual tag)."""
     try:
         from setuptools.command.bdist_wheel import bdist_wheel
     except ImportError:  # setuptools < 70.1
@@ -86,7 +88,7 @@ def _wheel_command() -> dict[str, type]:
 
     class PureWhenFallenBack(bdist_wheel):  # type: ignore[misc, valid-type]
         def get_tag(self) -> tuple[str, str, str]:
-            if not BUILT:
+            if FAILED:
                 return "py3", "none", "any"
             return super().get_tag()  # type: ignore[no-any-return]
 
