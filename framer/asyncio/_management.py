@@ -5,6 +5,10 @@ The HTTP endpoints (``/{stage}/@connections/{id}``) and in-process callers
 the same thing whichever way it was asked.  Method and keyword names mirror
 boto3's ``apigatewaymanagementapi`` client so handler code ports unchanged in
 spirit: ``post_to_connection(ConnectionId=..., Data=...)``.
+
+``GoneException`` and ``BadRequestException`` are also subclasses of
+``framer.router``'s classes of the same names (which the sans-IO router
+raises), so ``except framer.router.GoneException`` catches both kinds.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
+
+from framer.router import BadRequestException as _RouterBadRequest
+from framer.router import GoneException as _RouterGone
 
 if TYPE_CHECKING:
     from ._server import Server
@@ -36,15 +43,15 @@ MAX_POST_BYTES = 128 * 1024
 class ManagementError(Exception):
     """An @connections call failed; ``status`` and ``error_type`` are what HTTP callers get."""
 
-    status = 500
-    error_type = "InternalServerErrorException"
+    status: ClassVar[int] = 500
+    error_type: ClassVar[str] = "InternalServerErrorException"
 
     def __init__(self, message: Optional[str] = None) -> None:
-        super().__init__(message or self.error_type)
-        self.message = message
+        self.message: str = message or self.error_type
+        super().__init__(self.message)
 
 
-class GoneException(ManagementError):
+class GoneException(ManagementError, _RouterGone):
     """The connection is closed, still connecting, or never existed (410)."""
 
     status = 410
@@ -65,7 +72,7 @@ class PayloadTooLargeException(ManagementError):
     error_type = "PayloadTooLargeException"
 
 
-class BadRequestException(ManagementError):
+class BadRequestException(ManagementError, _RouterBadRequest):
     """The connection id is malformed (400)."""
 
     status = 400

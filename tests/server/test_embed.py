@@ -149,6 +149,30 @@ def test_two_servers_in_one_loop_each_give_handlers_their_own_management_api() -
     asyncio.run(asyncio.wait_for(run(), 20))
 
 
+def test_a_handler_catches_gone_and_bad_ids_with_the_routers_exceptions() -> None:
+    """What management_api() raises is also framer.router's exception of the same name."""
+    import framer.router
+
+    async def probe(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        caught = []
+        for target in ("AAAAAAAAAAAAAAA=", "not an id"):  # well-formed but unknown; malformed
+            try:
+                management_api().post_to_connection(ConnectionId=target, Data=b"x")
+            except framer.router.GoneException as exc:
+                caught.append(f"gone {exc.status}")
+            except framer.router.BadRequestException as exc:
+                caught.append(f"bad {exc.status}")
+        return {"statusCode": 200, "body": ",".join(caught)}
+
+    async def run() -> None:
+        async with serve(make_router({"$default": probe}, two_way=("$default",)), "127.0.0.1", 0) as server:
+            async with connect(server.url("dev"), open_timeout=TIMEOUT) as ws:
+                await ws.send("go")
+                assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "gone 410,bad 400"
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+
+
 @pytest.mark.parametrize("status", [401, 403, 500])
 def test_connect_status_refuses_the_handshake(status: int) -> None:
     async def on_connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
