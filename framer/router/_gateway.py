@@ -23,7 +23,7 @@ import random
 import re
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar, Union
 
 from . import _selection
 from ._compat import record
@@ -61,6 +61,18 @@ _VARIABLE_VALUE = re.compile(r"^[A-Za-z0-9\-._~:/?#&=,]{1,2048}$")
 _IDENTITY_SOURCE = re.compile(
     r"^(route\.request\.header\.[^\s.][^\s]*|route\.request\.querystring\.[^\s.][^\s]*"
     r"|stageVariables\.[A-Za-z0-9_]+|context\.[A-Za-z0-9_.]+)$")
+
+
+_T = TypeVar("_T")
+
+
+def _find(table: Mapping[str, _T], key: str, kind: str, label: Optional[str] = None) -> _T:
+    """``table[key]``, or API Gateway's ``NotFoundException`` for a ``kind`` resource."""
+    try:
+        return table[key]
+    except KeyError:
+        raise NotFoundException(f"Invalid {label or kind} identifier specified {key}",
+                                resource_type=kind) from None
 
 
 @record
@@ -309,13 +321,7 @@ class Gateway:
 
     def get_integration(self, api_id: str, integration_id: str) -> Integration:
         """The integration, or ``NotFoundException``."""
-        state = self._state(api_id)
-        try:
-            return state.integrations[integration_id]
-        except KeyError:
-            raise NotFoundException(
-                f"Invalid Integration identifier specified {integration_id}",
-                resource_type="Integration") from None
+        return _find(self._state(api_id).integrations, integration_id, "Integration")
 
     def get_integrations(self, api_id: str) -> list[Integration]:
         """Every integration of the API."""
@@ -446,12 +452,7 @@ class Gateway:
 
     def get_authorizer(self, api_id: str, authorizer_id: str) -> Authorizer:
         """The authorizer, or ``NotFoundException``."""
-        try:
-            return self._state(api_id).authorizers[authorizer_id]
-        except KeyError:
-            raise NotFoundException(
-                f"Invalid Authorizer identifier specified {authorizer_id}",
-                resource_type="Authorizer") from None
+        return _find(self._state(api_id).authorizers, authorizer_id, "Authorizer")
 
     def get_authorizers(self, api_id: str) -> list[Authorizer]:
         """Every authorizer of the API."""
@@ -533,10 +534,7 @@ class Gateway:
             if authorizer_id is None:
                 raise BadRequestException(
                     "Invalid authorizerId: authorizationType CUSTOM needs an authorizerId")
-            if authorizer_id not in state.authorizers:
-                raise NotFoundException(
-                    f"Invalid Authorizer identifier specified {authorizer_id}",
-                    resource_type="Authorizer")
+            _find(state.authorizers, authorizer_id, "Authorizer")
         elif authorizer_id is not None:
             raise BadRequestException(
                 f"Invalid authorizerId {authorizer_id!r}: only CUSTOM authorization "
@@ -552,12 +550,7 @@ class Gateway:
 
     def get_route(self, api_id: str, route_id: str) -> Route:
         """The route, or ``NotFoundException``."""
-        try:
-            return self._state(api_id).routes[route_id]
-        except KeyError:
-            raise NotFoundException(
-                f"Invalid Route identifier specified {route_id}",
-                resource_type="Route") from None
+        return _find(self._state(api_id).routes, route_id, "Route")
 
     def get_routes(self, api_id: str) -> list[Route]:
         """Every route of the API."""
@@ -624,10 +617,7 @@ class Gateway:
         """Delete a route response."""
         state = self._state(api_id)
         self.get_route(api_id, route_id)
-        if route_response_id not in state.route_responses[route_id]:
-            raise NotFoundException(
-                f"Invalid RouteResponse identifier specified {route_response_id}",
-                resource_type="RouteResponse")
+        _find(state.route_responses[route_id], route_response_id, "RouteResponse")
         del state.route_responses[route_id][route_response_id]
 
     # -- deployments ---------------------------------------------------------
@@ -672,12 +662,7 @@ class Gateway:
 
     def get_deployment(self, api_id: str, deployment_id: str) -> Deployment:
         """The deployment, or ``NotFoundException``."""
-        try:
-            return self._state(api_id).deployments[deployment_id]
-        except KeyError:
-            raise NotFoundException(
-                f"Invalid Deployment identifier specified {deployment_id}",
-                resource_type="Deployment") from None
+        return _find(self._state(api_id).deployments, deployment_id, "Deployment")
 
     def get_deployments(self, api_id: str) -> list[Deployment]:
         """Every deployment of the API, oldest first."""
@@ -755,12 +740,7 @@ class Gateway:
 
     def get_stage(self, api_id: str, stage_name: str) -> Stage:
         """The stage, or ``NotFoundException``."""
-        try:
-            return self._state(api_id).stages[stage_name]
-        except KeyError:
-            raise NotFoundException(
-                f"Invalid stage identifier specified {stage_name}",
-                resource_type="Stage") from None
+        return _find(self._state(api_id).stages, stage_name, "Stage", label="stage")
 
     def get_stages(self, api_id: str) -> list[Stage]:
         """Every stage of the API, oldest first."""
