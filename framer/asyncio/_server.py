@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import h11
 from wsproto.events import (
@@ -1096,8 +1096,13 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 8080, **options: Any) -
     return Server(app, host, port, config=config, log_messages=log_messages)
 
 
-async def run_until_signal(server: Server, signals: Iterable[int] = (signal.SIGINT, signal.SIGTERM)) -> None:
-    """Start *server* and run it until SIGINT/SIGTERM, then shut down gracefully."""
+async def run_until_signal(
+    server: Server,
+    signals: Iterable[int] = (signal.SIGINT, signal.SIGTERM),
+    started: Optional[Callable[[], None]] = None,
+) -> None:
+    """Start *server* (then call *started*, if given) and run it until
+    SIGINT/SIGTERM, then shut down gracefully."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     installed = []
@@ -1109,6 +1114,8 @@ async def run_until_signal(server: Server, signals: Iterable[int] = (signal.SIGI
             pass
     try:
         await server.start()
+        if started is not None:
+            started()
         await stop.wait()
         log.info("shutting down: closing %d connection(s) with 1001", len(server._live))
         await server.shutdown()

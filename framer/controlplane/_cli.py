@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -144,7 +143,7 @@ def list_functions(args: argparse.Namespace, out: Optional[TextIO] = None) -> in
 
 def serve_gateway(args: argparse.Namespace, config: Any) -> int:
     """``framer serve --control-plane``: control plane + every stage."""
-    from framer.asyncio import Server
+    from framer.asyncio import Server, run_until_signal
 
     from . import open_gateway
 
@@ -179,31 +178,10 @@ def serve_gateway(args: argparse.Namespace, config: Any) -> int:
             err.flush()
 
         try:
-            asyncio.run(_run(server, announce))
+            asyncio.run(run_until_signal(server, started=announce))
         except OSError as exc:
             raise _cli_error(f"cannot listen on {args.host}:{args.port}: "
                              f"{exc.strerror or exc}") from None
     finally:
         app.close()
     return 0
-
-
-async def _run(server: Any, announce: Any) -> None:
-    """Start, announce, run until SIGINT/SIGTERM, shut down gracefully."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
-            pass
-    try:
-        await server.start()
-        announce()
-        await stop.wait()
-        await server.shutdown()
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
