@@ -155,6 +155,22 @@ def open_client(limits: Limits | None = None) -> framer.WSConnection:
     return open_pair(limits, None)[0]
 
 
+def open_receiver(sender: ConnectionType, limits: Limits | None, impl: str) -> framer.WSConnection:
+    """A framer endpoint on ``impl``, past its handshake, of the role that
+    receives ``sender``'s bytes (its peer is a framer endpoint too)."""
+    me = framer.WSConnection(
+        ConnectionType.SERVER if sender is ConnectionType.CLIENT else ConnectionType.CLIENT,
+        limits, implementation=impl,
+    )
+    peer = framer.WSConnection(sender)
+    client, server = (peer, me) if sender is ConnectionType.CLIENT else (me, peer)
+    server.receive_data(client.send(Request(host="example.com", target="/")))
+    list(server.events())
+    client.receive_data(server.send(AcceptConnection()))
+    list(client.events())
+    return me
+
+
 def open_wsproto(connection_type: ConnectionType) -> wsproto.WSConnection:
     """wsproto's own connection of the given role, handshake done with a wsproto peer."""
     if connection_type is ConnectionType.SERVER:

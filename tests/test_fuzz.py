@@ -24,7 +24,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wsproto.events import (
-    AcceptConnection,
     BytesMessage,
     CloseConnection,
     Ping,
@@ -36,6 +35,7 @@ from wsproto.events import (
 
 from framer import ConnectionState, ConnectionType, Limits, RemoteProtocolError, WSConnection
 from framer.testing import at_limits, frames, invalid_frames, messages, over_limits
+from _support import open_receiver
 
 EXAMPLES = int(os.environ.get("FRAMER_FUZZ_EXAMPLES", "300"))
 LONG = EXAMPLES > 1000
@@ -116,21 +116,6 @@ def fuzz_inputs(draw: st.DrawFn, sender: ConnectionType, limits: Limits) -> byte
         ), max_size=4))
         base = b"".join(pieces)
     return draw(mutated(base)) if draw(st.booleans()) else base
-
-
-def open_receiver(sender: ConnectionType, limits: Limits, impl: str) -> WSConnection:
-    """A framer endpoint on ``impl``, past its handshake, receiving from ``sender``."""
-    me = WSConnection(
-        ConnectionType.SERVER if sender is ConnectionType.CLIENT else ConnectionType.CLIENT,
-        limits, implementation=impl,
-    )
-    peer = WSConnection(sender)
-    client, server = (peer, me) if sender is ConnectionType.CLIENT else (me, peer)
-    server.receive_data(client.send(Request(host="example.com", target="/")))
-    list(server.events())
-    client.receive_data(server.send(AcceptConnection()))
-    list(client.events())
-    return me
 
 
 def pieces_of(data: bytes, cuts: list[int]) -> list[bytes]:

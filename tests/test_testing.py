@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
-from wsproto.events import AcceptConnection, CloseConnection, Request
+from wsproto.events import CloseConnection
 
 import framer.testing
-from _support import parse_frames
+from _support import open_receiver, parse_frames
 from framer import ConnectionType, Limits, WSConnection
 from framer.testing import (
     InvalidFrame,
@@ -43,21 +43,6 @@ SMALL_BINARY = Limits.general(100, 300)
 ROLES = st.sampled_from([ConnectionType.CLIENT, ConnectionType.SERVER])
 
 
-def receiver(sender: ConnectionType, limits: Limits | None, impl: str) -> WSConnection:
-    """An open framer endpoint, of the role that receives ``sender``'s bytes, on ``impl``."""
-    me = WSConnection(
-        ConnectionType.SERVER if sender is ConnectionType.CLIENT else ConnectionType.CLIENT,
-        limits, implementation=impl,
-    )
-    peer = WSConnection(sender)
-    client, server = (peer, me) if sender is ConnectionType.CLIENT else (me, peer)
-    server.receive_data(client.send(Request(host="example.com", target="/")))
-    list(server.events())
-    client.receive_data(server.send(AcceptConnection()))
-    list(client.events())
-    return me
-
-
 def feed_in_pieces(conn: WSConnection, data: bytes, cuts: list[int]) -> list[object]:
     points = sorted({c % (len(data) + 1) for c in cuts})
     start = 0
@@ -79,7 +64,7 @@ def impl_name(module: object) -> str:
 def test_frames_give_their_events(impl: object, sender: ConnectionType, data: st.DataObject,
                                   cuts: list[int]) -> None:
     traffic = data.draw(frames(sender, limits=Limits.general(), max_size=70_000))
-    conn = receiver(sender, Limits.general(), impl_name(impl))
+    conn = open_receiver(sender, Limits.general(), impl_name(impl))
     assert feed_in_pieces(conn, traffic.data, cuts) == list(traffic.events)
     assert conn.violation is None
 
@@ -118,7 +103,7 @@ def test_frames_strategy_reaches_every_opcode_and_width() -> None:
 def test_messages_give_their_events(impl: object, sender: ConnectionType, limits: Limits | None,
                                     data: st.DataObject, cuts: list[int]) -> None:
     traffic = data.draw(messages(sender, limits=limits, max_size=1000))
-    conn = receiver(sender, limits or Limits.general(), impl_name(impl))
+    conn = open_receiver(sender, limits or Limits.general(), impl_name(impl))
     assert feed_in_pieces(conn, traffic.data, cuts) == list(traffic.events)
     assert conn.violation is None
     frame_cap = (limits or Limits.general()).max_frame_size
@@ -131,7 +116,7 @@ def test_messages_give_their_events(impl: object, sender: ConnectionType, limits
 def test_at_limits_is_accepted(impl: object, sender: ConnectionType, limits: Limits,
                                data: st.DataObject) -> None:
     traffic = data.draw(at_limits(limits, sender))
-    conn = receiver(sender, limits, impl_name(impl))
+    conn = open_receiver(sender, limits, impl_name(impl))
     conn.receive_data(traffic.data)
     assert list(conn.events()) == list(traffic.events)
     assert conn.violation is None
@@ -144,7 +129,7 @@ def test_at_api_gateway_limits_is_accepted(impl: object, sender: ConnectionType,
     traffic = data.draw(at_limits(Limits.api_gateway(), sender))
     sizes = [len(f.payload) for f in parse_frames(traffic.data) if f.opcode < 8]
     assert sum(sizes) in (32767, 32768, 131071, 131072) and max(sizes) <= 32768
-    conn = receiver(sender, Limits.api_gateway(), impl_name(impl))
+    conn = open_receiver(sender, Limits.api_gateway(), impl_name(impl))
     conn.receive_data(traffic.data)
     assert list(conn.events()) == list(traffic.events)
 
@@ -162,7 +147,7 @@ def close_codes(conn: WSConnection) -> list[int]:
 def test_over_limits_get_their_code(impl: object, sender: ConnectionType, limits: Limits,
                                     data: st.DataObject, cuts: list[int]) -> None:
     bad = data.draw(over_limits(limits, sender))
-    conn = receiver(sender, limits, impl_name(impl))
+    conn = open_receiver(sender, limits, impl_name(impl))
     assert [int(e.code) for e in feed_in_pieces(conn, bad.data, cuts)
             if isinstance(e, CloseConnection)] == [bad.code]
     assert conn.violation is not None and conn.violation.code == bad.code
@@ -173,7 +158,7 @@ def test_over_limits_get_their_code(impl: object, sender: ConnectionType, limits
 def test_over_api_gateway_limits_get_their_code(impl: object, sender: ConnectionType,
                                                 data: st.DataObject) -> None:
     bad = data.draw(over_limits(Limits.api_gateway(), sender))
-    conn = receiver(sender, Limits.api_gateway(), impl_name(impl))
+    conn = open_receiver(sender, Limits.api_gateway(), impl_name(impl))
     conn.receive_data(bad.data)
     assert close_codes(conn) == [bad.code]
 
@@ -185,7 +170,7 @@ def test_invalid_frames_get_their_code(impl: object, sender: ConnectionType, lim
                                        data: st.DataObject, cuts: list[int]) -> None:
     bad = data.draw(invalid_frames(sender, limits=limits))
     assert isinstance(bad, InvalidFrame) and bad.code in (1002, 1003, 1007, 1009)
-    conn = receiver(sender, limits or Limits.general(), impl_name(impl))
+    conn = open_receiver(sender, limits or Limits.general(), impl_name(impl))
     codes = [int(e.code) for e in feed_in_pieces(conn, bad.data, cuts) if isinstance(e, CloseConnection)]
     assert codes == [bad.code], bad.why
     assert conn.violation is not None and conn.violation.code == bad.code
