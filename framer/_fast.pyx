@@ -147,6 +147,13 @@ cdef extern from *:
     }
 
     static int framer_has_avx2 = -1;
+
+    /* Whether to use the AVX2 kernels: the CPU's answer, asked once. */
+    static int framer_cpu_avx2(void)
+    {
+        if (framer_has_avx2 < 0) framer_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+        return framer_has_avx2;
+    }
     #endif
 
     static void framer_xor(unsigned char *dst, const unsigned char *src,
@@ -154,8 +161,7 @@ cdef extern from *:
     {
     #ifdef FRAMER_X86
         if (n >= 32) {
-            if (framer_has_avx2 < 0) framer_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-            if (framer_has_avx2) framer_xor_avx2(dst, src, n, key);
+            if (framer_cpu_avx2()) framer_xor_avx2(dst, src, n, key);
             else framer_xor_sse2(dst, src, n, key);
             return;
         }
@@ -287,21 +293,17 @@ cdef extern from *:
         unsigned char last[32];
         unsigned int m = *maxb;
         int j;
-        for (; i + 32 <= n; i += 32) {
-            in = _mm256_loadu_si256((const __m256i *)(p + i));
+        for (; i < n; i += 32) {
+            if (n - i >= 32) {
+                in = _mm256_loadu_si256((const __m256i *)(p + i));
+            } else {  /* the last, short block, padded with NULs */
+                memset(last, 0, sizeof(last));
+                memcpy(last, p + i, (size_t)(n - i));
+                in = _mm256_loadu_si256((const __m256i *)last);
+            }
             err = _mm256_or_si256(err, framer_utf8_block(in, prev));
             top = _mm256_max_epu8(top, in);
             /* continuation bytes, 0x80..0xBF, are the signed bytes below -64 */
-            conts += __builtin_popcount((unsigned int)_mm256_movemask_epi8(
-                _mm256_cmpgt_epi8(cont_below, in)));
-            prev = in;
-        }
-        if (i < n) {
-            memset(last, 0, sizeof(last));
-            memcpy(last, p + i, (size_t)(n - i));
-            in = _mm256_loadu_si256((const __m256i *)last);
-            err = _mm256_or_si256(err, framer_utf8_block(in, prev));
-            top = _mm256_max_epu8(top, in);
             conts += __builtin_popcount((unsigned int)_mm256_movemask_epi8(
                 _mm256_cmpgt_epi8(cont_below, in)));
             prev = in;
@@ -314,12 +316,6 @@ cdef extern from *:
         *maxb = m;
         *chars += n - conts;
         return 0;
-    }
-
-    static int framer_cpu_avx2(void)
-    {
-        if (framer_has_avx2 < 0) framer_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-        return framer_has_avx2;
     }
     #endif
 
