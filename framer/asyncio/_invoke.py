@@ -18,22 +18,13 @@ import time
 import uuid
 from typing import Any, Callable, Optional
 
-__all__ = ["LambdaContext", "call_handler", "is_async_callable"]
+from framer.functions import LambdaContext
+
+__all__ = ["call_handler", "is_async_callable"]
 
 
-class LambdaContext:
-    """The subset of AWS Lambda's ``context`` object that handlers commonly use."""
-
-    __slots__ = ("aws_request_id", "function_name", "_deadline")
-
-    def __init__(self, function_name: str, timeout: float) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self.function_name = function_name
-        self._deadline = time.monotonic() + timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left before the integration timeout, never negative."""
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+def _clock_ms() -> int:
+    return int(time.monotonic() * 1000)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -69,7 +60,13 @@ async def call_handler(
     otherwise; the caller turns both into what API Gateway would send.
     """
     if context is None:
-        context = LambdaContext(name, timeout if timeout is not None else 29.0)
+        timeout_ms = int((timeout if timeout is not None else 29.0) * 1000)
+        now = _clock_ms()
+        context = LambdaContext(
+            function_name=name,
+            invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+            aws_request_id=str(uuid.uuid4()), timeout_ms=timeout_ms,
+            deadline_ms=now + timeout_ms, clock_ms=_clock_ms)
     if is_async_callable(fn):
         if timeout is None:
             return await fn(event, context)

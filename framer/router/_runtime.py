@@ -44,6 +44,8 @@ from dataclasses import field, fields
 from typing import Any, Callable, Generator, Mapping, Optional, Sequence, Union
 from urllib.parse import parse_qsl, unquote
 
+from framer.functions._context import LambdaContext
+
 from . import _selection
 from ._compat import record
 from ._errors import GoneException, RouterUsageError
@@ -164,58 +166,6 @@ class HttpCall:
     url: str
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
-
-
-class LambdaContext:
-    """A stand-in for the Lambda context object handlers receive."""
-
-    def __init__(
-        self,
-        *,
-        function_name: str,
-        invoked_function_arn: str,
-        aws_request_id: str,
-        timeout_ms: int,
-        deadline_ms: int,
-        clock_ms: Optional[Callable[[], int]] = None,
-    ) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = invoked_function_arn
-        self.memory_limit_in_mb = 128
-        self.aws_request_id = aws_request_id
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "framer"
-        self.deadline_ms = deadline_ms
-        self._timeout_ms = timeout_ms
-        self._clock_ms = clock_ms
-
-    @classmethod
-    def _make(cls, function_name: str, invoked_function_arn: str, log_group_name: str,
-              aws_request_id: str, timeout_ms: int, deadline_ms: int,
-              clock_ms: Optional[Callable[[], int]]) -> LambdaContext:
-        """``LambdaContext(...)`` for the message path: the same attributes in
-        the same order, set without a keyword call (a few times cheaper), with
-        ``log_group_name`` made once per route instead of per message."""
-        context = _new(cls)
-        context.function_name = function_name
-        context.function_version = "$LATEST"
-        context.invoked_function_arn = invoked_function_arn
-        context.memory_limit_in_mb = 128
-        context.aws_request_id = aws_request_id
-        context.log_group_name = log_group_name
-        context.log_stream_name = "framer"
-        context.deadline_ms = deadline_ms
-        context._timeout_ms = timeout_ms
-        context._clock_ms = clock_ms
-        return context
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left before the timeout; without a clock given to the
-        ``Router``, the whole timeout (framer itself never reads the clock)."""
-        if self._clock_ms is None:
-            return self._timeout_ms
-        return max(0, self.deadline_ms - self._clock_ms())
 
 
 @record
