@@ -1,0 +1,99 @@
+"""Loading a ``Function``'s handler into this process (``--in-process`` mode).
+
+Lambda's Python runtime reads ``Handler: path/module.function`` as module
+``path.module`` (slashes become dots) and attribute ``function``, imported
+with the code directory (``LAMBDA_TASK_ROOT``) first on ``sys.path``; framer
+also takes ``module:callable`` (dots allowed after the colon).
+
+Several functions of one template often have a module of the same name
+(``onconnect/app.py``, ``sendmessage/app.py``, each ``app.handler``), so each
+function's modules are imported on their own: the modules of other code
+directories with the same names (those a code directory has at its top) are
+set aside during the import and put back after it, and the function keeps its
+own module objects.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from ._spec import Function, FunctionError
+
+__all__ = ["load_handler", "split_handler"]
+
+Handler = Callable[..., Any]
+
+
+def split_handler(handler: str) -> tuple[str, str]:
+    """``(module, attribute)`` of a handler string in Lambda's or framer's form."""
+    if ":" in handler:
+        module, _, attr = handler.partition(":")
+    else:
+        module, _, attr = handler.rpartition(".")
+        module = module.replace("/", ".")
+    if not module or not attr or module.startswith(".") or module.endswith("."):
+        raise FunctionError(
+            f"Handler {handler!r} must be file_or_module.function (Lambda's form) "
+            "or module:callable")
+    return module, attr
+
+
+def _under(module: Any, root: Path) -> bool:
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return False
+    try:
+        Path(path).resolve().relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def _top_level_names(root: Path) -> set[str]:
+    """The module and package names a code directory provides at its top."""
+    names = set()
+    for entry in root.iterdir():
+        if entry.suffix == ".py" or (entry.is_dir() and entry.name.isidentifier()):
+            names.add(entry.stem if entry.suffix == ".py" else entry.name)
+    return names
+
+
+def load_handler(function: Function) -> Handler:
+    """Import ``function``'s handler with its code directory first on ``sys.path``.
+
+    Raises ``FunctionError`` naming the function, the handler and the problem.
+    """
+    module_name, attr = split_handler(function.handler)
+    root = function.code_dir.resolve()
+    where = f"function {function.name!r} (Handler {function.handler!r}, code {root})"
+    if not root.is_dir():
+        raise FunctionError(f"{where}: the code directory does not exist")
+    own = _top_level_names(root)
+    aside = {name: mod for name, mod in sys.modules.items()
+             if name.partition(".")[0] in own and not _under(mod, root)}
+    for name in aside:
+        del sys.modules[name]
+    sys.path.insert(0, str(root))
+    try:
+        value: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise FunctionError(f"{where}: cannot import module {module_name!r}: {exc}") from None
+    except Exception as exc:  # the user's module failed while importing
+        raise FunctionError(
+            f"{where}: importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        sys.path.remove(str(root))
+        for name in [name for name in sys.modules if name.partition(".")[0] in own]:
+            del sys.modules[name]
+        sys.modules.update(aside)
+    for part in attr.split("."):
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            raise FunctionError(f"{where}: module {module_name!r} has no attribute {attr!r}") from None
+    if not callable(value):
+        raise FunctionError(f"{where}: {attr!r} is not callable")
+    return value  # type: ignore[no-any-return]

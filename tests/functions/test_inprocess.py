@@ -1,0 +1,73 @@
+"""Function records and in-process handler loading, with real files."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from framer.functions import Function, FunctionError, load_handler, split_handler
+
+
+def _write(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+
+
+@pytest.mark.parametrize("handler, expected", [
+    ("app.lambda_handler", ("app", "lambda_handler")),
+    ("src/handlers/chat.connect", ("src.handlers.chat", "connect")),
+    ("pkg.mod:Klass.method", ("pkg.mod", "Klass.method")),
+])
+def test_split_handler(handler: str, expected: tuple[str, str]) -> None:
+    assert split_handler(handler) == expected
+
+
+@pytest.mark.parametrize("handler", ["noattr.", ".x", "mod:"])
+def test_split_handler_refuses(handler: str) -> None:
+    with pytest.raises(FunctionError, match="Handler"):
+        split_handler(handler)
+
+
+def test_function_defaults_and_bounds(tmp_path: Path) -> None:
+    fn = Function(name="chat", handler="app.handler", code_dir=tmp_path)
+    assert (fn.timeout_s, fn.memory_mb, fn.reserved_concurrency) == (3.0, 128, None)
+    assert fn.is_python
+    assert not Function(name="n", handler="index.handler", runtime="nodejs20.x").is_python
+    Function(name="t", handler="a.b", timeout_s=900)
+    with pytest.raises(FunctionError, match="'t'.*Timeout 901"):
+        Function(name="t", handler="a.b", timeout_s=901)
+    with pytest.raises(FunctionError, match="MemorySize 127"):
+        Function(name="t", handler="a.b", memory_mb=127)
+    with pytest.raises(FunctionError, match="invalid function name"):
+        Function(name="a" * 65, handler="a.b")
+    with pytest.raises(FunctionError, match="environment variable name '1X'"):
+        Function(name="t", handler="a.b", environment={"1X": "v"})
+
+
+def test_same_module_name_in_two_code_dirs(tmp_path: Path) -> None:
+    _write(tmp_path, "one/app.py", "import helper\ndef handler(e, c): return helper.WHO\n")
+    _write(tmp_path, "one/helper.py", "WHO = 'one'\n")
+    _write(tmp_path, "two/app.py", "import helper\ndef handler(e, c): return helper.WHO\n")
+    _write(tmp_path, "two/helper.py", "WHO = 'two'\n")
+    one = load_handler(Function(name="one", handler="app.handler", code_dir=tmp_path / "one"))
+    two = load_handler(Function(name="two", handler="app.handler", code_dir=tmp_path / "two"))
+    assert one(None, None) == "one"
+    assert two(None, None) == "two"
+
+
+def test_load_errors_name_the_function(tmp_path: Path) -> None:
+    _write(tmp_path, "app.py", "def handler(e, c): return 1\nVALUE = 3\n")
+    with pytest.raises(FunctionError, match="'f'.*cannot import module 'nope'"):
+        load_handler(Function(name="f", handler="nope.handler", code_dir=tmp_path))
+    with pytest.raises(FunctionError, match="no attribute 'missing'"):
+        load_handler(Function(name="f", handler="app.missing", code_dir=tmp_path))
+    with pytest.raises(FunctionError, match="'VALUE' is not callable"):
+        load_handler(Function(name="f", handler="app.VALUE", code_dir=tmp_path))
+    with pytest.raises(FunctionError, match="code directory does not exist"):
+        load_handler(Function(name="f", handler="app.handler", code_dir=tmp_path / "gone"))
+    _write(tmp_path, "broken.py", "raise RuntimeError('boom')\n")
+    with pytest.raises(FunctionError, match="importing 'broken' failed: RuntimeError: boom"):
+        load_handler(Function(name="f", handler="broken.handler", code_dir=tmp_path))
