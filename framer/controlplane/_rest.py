@@ -149,11 +149,7 @@ class ControlPlane:
                     raise BadRequestException("Invalid request body: expected a JSON object")
             request = _Request(method, params, parse_qs(raw_query, keep_blank_values=True),
                                _Body(data), host)
-            lock = getattr(self.gateway, "lock", None)
-            if lock is not None:
-                with lock:
-                    status, payload = fn(request)
-            else:
+            with self.gateway.lock:
                 status, payload = fn(request)
         except ApiGatewayError as exc:
             status, out_headers, out = exc.to_wire()

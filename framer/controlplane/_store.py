@@ -11,11 +11,12 @@ Layout: one database, ``<state dir>/state.sqlite3``, with one table::
 serves) or ``stage``. ``seq`` keeps creation order (an update keeps its row),
 so listings come back in the same order after a restart.
 
-Writes: every mutating ``Gateway`` call, once it returns, writes the rows of
-the API it touched that changed since the last write, in one ``BEGIN
+Writes: every mutating ``Gateway`` call, once it ends, tells its observers
+which API it touched (``Gateway.observe``); the ``PersistentGateway`` then
+writes the rows of that API that changed since the last write, in one ``BEGIN
 IMMEDIATE`` transaction (WAL journal, ``synchronous=FULL``): a crash (even
 SIGKILL) leaves either the state before the call or the state after it.
-Calls are serialized by one re-entrant lock around the call and its write, so
+The gateway's re-entrant lock is held around the call and its write, so
 concurrent control-plane calls (threads, or the server's event loop) cannot
 interleave. A second ``framer serve`` on the same directory is refused (an
 exclusive ``flock`` on ``<state dir>/lock``), since two writers would each hold
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import json
 import os
 import sqlite3
@@ -55,7 +55,7 @@ from framer.router import (
     Snapshot,
     Stage,
 )
-from framer.router._gateway import _ApiState
+from framer.router._gateway import GatewayChange, _ApiState
 
 from ._functions import FunctionRegistry, function_name
 
@@ -235,19 +235,6 @@ class StateStore:
         self.close()
 
 
-# Gateway methods that change state; each is wrapped to write through.
-_MUTATIONS = (
-    "create_api", "update_api", "delete_api",
-    "create_integration", "update_integration", "delete_integration",
-    "create_integration_response",
-    "create_authorizer", "delete_authorizer",
-    "create_route", "update_route", "delete_route",
-    "create_route_response", "delete_route_response",
-    "create_deployment", "delete_deployment",
-    "create_stage", "update_stage", "delete_route_settings", "delete_stage",
-)
-
-
 class PersistentGateway(Gateway):
     """A ``Gateway`` whose state lives in a :class:`StateStore`.
 
@@ -258,19 +245,13 @@ class PersistentGateway(Gateway):
 
     def __init__(self, store: StateStore, functions: FunctionRegistry,
                  *, clock: Callable[[], datetime] = _utc_now, **options: Any) -> None:
-        super().__init__(clock=clock, **options)
+        super().__init__(clock=clock, lock=threading.RLock(), **options)
         self.store = store
         self.functions = functions
-        self._lock = threading.RLock()
-        self._depth = 0
         self._saved: dict[str, dict[tuple[str, str], str]] = {}
         self._deployment_json: dict[tuple[str, str], str] = {}
         self._load()
-
-    @property
-    def lock(self) -> threading.RLock:
-        """Held around every mutation and its write; hold it to read consistently."""
-        return self._lock
+        self.observe(self._write_through)
 
     # -- loading ----------------------------------------------------------------
 
@@ -384,9 +365,12 @@ class PersistentGateway(Gateway):
             rows[("stage", name)] = _dumps(encode(stage))
         return rows
 
+    def _write_through(self, change: GatewayChange) -> None:
+        self.save(change.api_id)
+
     def save(self, api_id: str) -> None:
         """Write the API's changed rows (all of them gone if it was deleted)."""
-        with self._lock:
+        with self.lock:
             rows = self._rows(api_id)
             old = self._saved.get(api_id, {})
             upserts = [(k, r, body) for (k, r), body in rows.items() if old.get((k, r)) != body]
@@ -403,7 +387,7 @@ class PersistentGateway(Gateway):
         """Function names the state uses with no ``--function`` mapping ->
         where (``apiId/integrations/id`` or ``apiId/authorizers/id``)."""
         out: dict[str, list[str]] = {}
-        with self._lock:
+        with self.lock:
             for api_id, state in self._apis.items():
                 uses = [(f"{api_id}/integrations/{i.integration_id}", i.integration_uri)
                         for i in state.integrations.values()
@@ -421,30 +405,3 @@ class PersistentGateway(Gateway):
                         if where not in places:
                             places.append(where)
         return out
-
-
-def _persisting(name: str) -> Callable[..., Any]:
-    base = getattr(Gateway, name)
-
-    @functools.wraps(base)
-    def method(self: PersistentGateway, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            self._depth += 1
-            result: Any = None
-            try:
-                result = base(self, *args, **kwargs)
-                return result
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    api_id = args[0] if args else kwargs.get("api_id")
-                    if name == "create_api" and result is not None:
-                        api_id = result.api_id
-                    if isinstance(api_id, str):
-                        self.save(api_id)
-    return method
-
-
-for _name in _MUTATIONS:
-    setattr(PersistentGateway, _name, _persisting(_name))
-del _name

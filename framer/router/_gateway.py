@@ -19,11 +19,13 @@ aware ``datetime``), falling back to the ``clock`` callable given to the
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import random
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar, Union, cast
 
 from . import _selection
 from ._compat import record
@@ -97,6 +99,50 @@ class Quotas:
 _UNSET: Any = object()
 
 
+@dataclass(frozen=True, slots=True)
+class GatewayChange:
+    """What one mutating ``Gateway`` call touched, told to the observers
+    (see :meth:`Gateway.observe`) once the call ends."""
+
+    operation: str
+    """The ``Gateway`` method called, e.g. ``"create_route"``."""
+    api_id: str
+    """The API it changed (for ``create_api``, the new API's id)."""
+
+
+GatewayObserver = Callable[[GatewayChange], None]
+
+_M = TypeVar("_M", bound=Callable[..., Any])
+
+
+def _mutation(method: _M) -> _M:
+    """Mark a ``Gateway`` method that changes state: it runs under the gateway's
+    ``lock``, and when the outermost marked call ends (returned or raised, since a
+    failed call may have changed something first) every observer gets a
+    :class:`GatewayChange` naming the method and the API: the ``api_id``
+    argument, or the id of the ``Api`` returned."""
+    operation = method.__name__
+
+    @functools.wraps(method)
+    def run(self: "Gateway", *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self._depth += 1
+            result: Any = None
+            try:
+                result = method(self, *args, **kwargs)
+                return result
+            finally:
+                self._depth -= 1
+                api_id = result.api_id if isinstance(result, Api) else (
+                    args[0] if args else kwargs.get("api_id"))
+                if self._depth == 0 and isinstance(api_id, str):
+                    change = GatewayChange(operation=operation, api_id=api_id)
+                    for observer in self._observers:
+                        observer(change)
+
+    return cast(_M, run)
+
+
 class _ApiState:
     """Everything one API holds, mutable; only the Gateway touches it."""
 
@@ -135,7 +181,11 @@ class Gateway:
         quotas: Quotas = Quotas(),
         rng: Optional[random.Random] = None,
         clock: Optional[Callable[[], datetime]] = None,
+        lock: Optional[contextlib.AbstractContextManager[Any]] = None,
     ) -> None:
+        self._lock = lock if lock is not None else contextlib.nullcontext()
+        self._depth = 0  # marked calls in progress (see _mutation)
+        self._observers: list[GatewayObserver] = []
         self.region = region
         self.account_id = account_id
         self.quotas = quotas
@@ -171,6 +221,7 @@ class Gateway:
 
     # -- APIs ----------------------------------------------------------------
 
+    @_mutation
     def create_api(
         self,
         *,
@@ -210,6 +261,7 @@ class Gateway:
         """Every API, oldest first."""
         return [s.api for s in self._apis.values()]
 
+    @_mutation
     def update_api(
         self,
         api_id: str,
@@ -232,6 +284,7 @@ class Gateway:
         state.api = replace(state.api, **changes)
         return state.api
 
+    @_mutation
     def delete_api(self, api_id: str) -> None:
         """Delete the API with everything in it."""
         self._state(api_id)
@@ -239,6 +292,7 @@ class Gateway:
 
     # -- integrations --------------------------------------------------------
 
+    @_mutation
     def create_integration(
         self,
         api_id: str,
@@ -327,6 +381,7 @@ class Gateway:
         """Every integration of the API."""
         return list(self._state(api_id).integrations.values())
 
+    @_mutation
     def update_integration(
         self,
         api_id: str,
@@ -356,6 +411,7 @@ class Gateway:
         state.integrations[integration_id] = updated
         return updated
 
+    @_mutation
     def delete_integration(self, api_id: str, integration_id: str) -> None:
         """Delete an integration no route targets (else ``ConflictException``)."""
         state = self._state(api_id)
@@ -369,6 +425,7 @@ class Gateway:
         del state.integrations[integration_id]
         del state.integration_responses[integration_id]
 
+    @_mutation
     def create_integration_response(
         self,
         api_id: str,
@@ -402,6 +459,7 @@ class Gateway:
 
     # -- authorizers ---------------------------------------------------------
 
+    @_mutation
     def create_authorizer(
         self,
         api_id: str,
@@ -458,6 +516,7 @@ class Gateway:
         """Every authorizer of the API."""
         return list(self._state(api_id).authorizers.values())
 
+    @_mutation
     def delete_authorizer(self, api_id: str, authorizer_id: str) -> None:
         """Delete an authorizer no route uses (else ``ConflictException``)."""
         state = self._state(api_id)
@@ -471,6 +530,7 @@ class Gateway:
 
     # -- routes --------------------------------------------------------------
 
+    @_mutation
     def create_route(
         self,
         api_id: str,
@@ -556,6 +616,7 @@ class Gateway:
         """Every route of the API."""
         return list(self._state(api_id).routes.values())
 
+    @_mutation
     def update_route(self, api_id: str, route_id: str, **changes: Any) -> Route:
         """Change a route: any of ``target``, ``authorization_type``,
         ``authorizer_id``, ``route_response_selection_expression``,
@@ -579,6 +640,7 @@ class Gateway:
         state.routes[route_id] = updated
         return updated
 
+    @_mutation
     def delete_route(self, api_id: str, route_id: str) -> None:
         """Delete a route (reaches clients with the next deployment)."""
         state = self._state(api_id)
@@ -586,6 +648,7 @@ class Gateway:
         del state.routes[route_id]
         del state.route_responses[route_id]
 
+    @_mutation
     def create_route_response(
         self, api_id: str, route_id: str, *, route_response_key: str = "$default",
     ) -> RouteResponse:
@@ -612,6 +675,7 @@ class Gateway:
         self.get_route(api_id, route_id)
         return list(state.route_responses[route_id].values())
 
+    @_mutation
     def delete_route_response(
             self, api_id: str, route_id: str, route_response_id: str) -> None:
         """Delete a route response."""
@@ -622,6 +686,7 @@ class Gateway:
 
     # -- deployments ---------------------------------------------------------
 
+    @_mutation
     def create_deployment(
         self,
         api_id: str,
@@ -673,6 +738,7 @@ class Gateway:
         self.get_deployment(api_id, deployment_id)
         return self._state(api_id).snapshots[deployment_id]
 
+    @_mutation
     def delete_deployment(self, api_id: str, deployment_id: str) -> None:
         """Delete a deployment no stage points at (else ``BadRequestException``)."""
         state = self._state(api_id)
@@ -688,6 +754,7 @@ class Gateway:
 
     # -- stages --------------------------------------------------------------
 
+    @_mutation
     def create_stage(
         self,
         api_id: str,
@@ -746,6 +813,7 @@ class Gateway:
         """Every stage of the API, oldest first."""
         return list(self._state(api_id).stages.values())
 
+    @_mutation
     def update_stage(
         self,
         api_id: str,
@@ -791,6 +859,7 @@ class Gateway:
         state.stages[stage_name] = updated
         return updated
 
+    @_mutation
     def delete_route_settings(self, api_id: str, stage_name: str, route_key: str) -> None:
         """Remove a route's settings from a stage (it falls back to the defaults)."""
         state = self._state(api_id)
@@ -802,6 +871,7 @@ class Gateway:
         remaining = {k: v for k, v in stage.route_settings.items() if k != route_key}
         state.stages[stage_name] = replace(stage, route_settings=remaining)
 
+    @_mutation
     def delete_stage(self, api_id: str, stage_name: str) -> None:
         """Delete a stage; new connections to it are refused."""
         state = self._state(api_id)
@@ -872,6 +942,23 @@ class Gateway:
                     f"Invalid stage variable value {value!r} for {name}: use 1-2048 "
                     "characters from A-Z a-z 0-9 - . _ ~ : / ? # & = ,")
         return dict(variables)
+
+    # -- change notification -------------------------------------------------
+
+    @property
+    def lock(self) -> contextlib.AbstractContextManager[Any]:
+        """The ``lock=`` given (a re-entrant one, such as ``threading.RLock()``,
+        when threads share the gateway), held around every mutating call and its
+        observers; hold it to read several things consistently. By default a
+        no-op: the gateway itself takes no lock and reads no clock."""
+        return self._lock
+
+    def observe(self, observer: GatewayObserver) -> None:
+        """Call ``observer(change)`` after every mutating call (see
+        :class:`GatewayChange`), under :attr:`lock`, in the calling thread; an
+        exception it raises reaches the caller of the mutation."""
+        with self._lock:
+            self._observers.append(observer)
 
 
 def _integration_type(value: Union[IntegrationType, str]) -> IntegrationType:
