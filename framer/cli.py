@@ -8,7 +8,10 @@ The attribute may be a :class:`framer.router.Router`, an object exposing one
 (``.router`` or ``.build_router()``), or a zero-argument callable returning one
 of those (a factory).
 
-Errors are one line on stderr and a non-zero exit status, never a traceback.
+Errors are one line on stderr and a non-zero exit status, never a traceback:
+the library's own errors (``framer.controlplane.ControlPlaneError``,
+``ValueError`` from a configuration) become a :class:`CliError` here, the one
+module that knows argparse.
 """
 
 from __future__ import annotations
@@ -16,10 +19,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.metadata
 import logging
 import os
 import sys
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+
+if TYPE_CHECKING:
+    from framer.controlplane import FunctionRegistry
 
 __all__ = ["main", "load_app"]
 
@@ -86,6 +93,8 @@ def _conform(args: argparse.Namespace) -> int:
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="framer", description="Amazon API Gateway WebSocket runtime")
+    parser.add_argument("--version", action="version",
+                        version=f"framer {importlib.metadata.version('framer')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_conform_parser(sub)
     serve = sub.add_parser(
@@ -107,11 +116,46 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-buffer", type=int, default=1024 * 1024, metavar="BYTES", help="outgoing bytes queued per client before 429 (default 1 MiB)")
     serve.add_argument("--handshake-timeout", type=float, default=10.0, metavar="SECONDS", help="close a connection whose upgrade is not done by then (default 10)")
     serve.add_argument("--max-handshake-size", type=int, default=16 * 1024, metavar="BYTES", help="largest request head; 431 above it (default 16 KiB)")
-    from framer.controlplane import _cli as controlplane_cli
-
-    controlplane_cli.add_serve_arguments(serve)
-    controlplane_cli.add_functions_command(sub)
+    serve.add_argument(
+        "--control-plane", action="store_true",
+        help="serve the apigatewayv2 control plane (/v2/apis) and every stage of the APIs "
+             "made with it, kept in --state-dir (implied by --state-dir or --function)")
+    serve.add_argument(
+        "--state-dir", default=None, metavar="DIR",
+        help="control-plane state (SQLite); default $FRAMER_STATE_DIR or ./.framer")
+    serve.add_argument(
+        "--function", action="append", default=[], metavar="NAME=module:callable",
+        help="run module:callable for Lambda function NAME (named in integrationUri / "
+             "authorizerUri); repeatable")
+    _add_functions_parser(sub)
     return parser
+
+
+def _add_functions_parser(sub: Any) -> None:
+    cmd = sub.add_parser(
+        "functions",
+        help="list the Lambda function names the saved APIs use and their handlers",
+        description="List the Lambda function names used by the integrations and "
+                    "authorizers in the state directory, with the --function mapping "
+                    "each has (pass the same --function options as to framer serve).")
+    cmd.add_argument("--state-dir", default=None, metavar="DIR",
+                     help="default $FRAMER_STATE_DIR or ./.framer")
+    cmd.add_argument("--function", action="append", default=[],
+                     metavar="NAME=module:callable")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _functions(specs: list[str]) -> "FunctionRegistry":
+    """The ``--function NAME=module:callable`` options as a FunctionRegistry."""
+    from framer.controlplane import FunctionRegistry, FunctionSpecError
+
+    registry = FunctionRegistry()
+    for spec in specs:
+        try:
+            registry.add_spec(spec)
+        except FunctionSpecError as exc:
+            raise CliError(f"--function {spec}: {exc}") from None
+    return registry
 
 
 def _server_config(args: argparse.Namespace) -> Any:
@@ -126,9 +170,9 @@ def _server_config(args: argparse.Namespace) -> Any:
     )
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from framer.asyncio import Server
-    from framer.asyncio._server import run_until_signal
+def _serve(args: argparse.Namespace) -> None:
+    """Check the options, then run the one library call they ask for."""
+    from framer.asyncio import Server, run_until_signal
 
     if args.demo and args.app:
         raise CliError("give either module:attr or --demo, not both")
@@ -139,33 +183,46 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError("nothing to serve: give module:attr, --demo, or --control-plane")
     if control_plane and (args.demo or args.app):
         raise CliError("--control-plane, --function and --state-dir serve the apigatewayv2 control plane; not with module:attr or --demo")
-    if control_plane:
-        # Serve the apigatewayv2 control plane and its APIs (framer.controlplane).
-        from framer.controlplane._cli import serve_gateway
-
-        if args.stage:
-            raise CliError("--stage needs module:attr or --demo (the control plane serves every stage)")
-        try:
-            config = _server_config(args)
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
-        return serve_gateway(args, config)
-    if args.demo:
-        from framer.demo import build_demo
-
-        app: Any = build_demo()
-    else:
-        app = load_app(args.app)
+    if control_plane and args.stage:
+        raise CliError("--stage needs module:attr or --demo (the control plane serves every stage)")
     try:
         config = _server_config(args)
-        server = Server(app, args.host, args.port, config=config, stages=args.stage)
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise CliError(str(exc)) from None
+    run: Callable[[], None]
+    if control_plane:
+        # The apigatewayv2 control plane and its APIs (framer.controlplane).
+        from framer.controlplane import serve_gateway
+
+        functions = _functions(args.function)
+
+        def run() -> None:
+            serve_gateway(args.host, args.port, state_dir=args.state_dir,
+                          functions=functions, config=config)
+    else:
+        if args.demo:
+            from framer.demo import build_demo
+
+            app: Any = build_demo()
+        else:
+            app = load_app(args.app)
+        try:
+            server = Server(app, args.host, args.port, config=config, stages=args.stage)
+        except (TypeError, ValueError) as exc:
+            raise CliError(str(exc)) from None
+
+        def run() -> None:
+            asyncio.run(run_until_signal(server))
     try:
-        asyncio.run(run_until_signal(server))
+        run()
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
-    return 0
+
+
+def _list_functions(args: argparse.Namespace) -> None:
+    from framer.controlplane import list_functions
+
+    list_functions(args.state_dir, _functions(args.function), as_json=args.json)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -175,28 +232,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command == "conform":
         return _conform(args)
     if args.command == "functions":
-        from framer.controlplane._cli import list_functions
-
-        try:
-            return list_functions(args)
-        except CliError as exc:
-            print(f"framer: error: {exc}", file=sys.stderr)
-            return 2
-    if args.command != "serve":
+        command = _list_functions
+    elif args.command == "serve":
+        logging.basicConfig(
+            level=getattr(logging, args.log_level.upper()),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        command = _serve
+    else:
         parser.print_help(sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from framer.controlplane import ControlPlaneError
+
     try:
-        return _serve(args)
-    except CliError as exc:
+        command(args)
+    except (CliError, ControlPlaneError) as exc:
         print(f"framer: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         return 130
+    return 0
 
 
 if __name__ == "__main__":

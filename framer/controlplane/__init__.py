@@ -20,20 +20,39 @@ SQLite in a state directory and is restored at startup. Embed it::
     async with serve(app, "127.0.0.1", 8080) as server:
         await server.serve_forever()
     app.close()
+
+Modules:
+
+- ``_rest``: ``ControlPlane``, the sans-IO ``apigatewayv2`` REST-JSON operations
+  (one table: method, path, handler per operation) over a ``Gateway``.
+- ``_store``: ``StateStore`` (the SQLite file of a state directory) and
+  ``PersistentGateway``, which writes each change the gateway reports to it.
+- ``_app``: ``LocalGateway``, the app a server serves: control plane plus every
+  stage of every API, with stage variables substituted.
+- ``_functions``: ``FunctionRegistry``, Lambda function names to Python handlers.
+- ``_commands``: what ``framer serve --control-plane`` and ``framer functions``
+  do, with plain arguments (``framer.cli`` parses the command line).
+- ``_errors``: ``ControlPlaneError``, a problem the caller can fix.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any, Optional, Union
-
-from ._app import LocalGateway, substitute_stage_variables
+from ._app import LocalGateway, open_gateway, substitute_stage_variables
+from ._commands import list_functions, serve_gateway
+from ._errors import ControlPlaneError
 from ._functions import FunctionRegistry, FunctionSpecError, function_name, load_callable
 from ._rest import ControlPlane
-from ._store import PersistentGateway, StateDirBusy, StateStore, default_state_dir
+from ._store import (
+    PersistentGateway,
+    StateDirBusy,
+    StateStore,
+    default_state_dir,
+    functions_in_state,
+)
 
 __all__ = [
     "ControlPlane",
+    "ControlPlaneError",
     "FunctionRegistry",
     "FunctionSpecError",
     "LocalGateway",
@@ -42,34 +61,10 @@ __all__ = [
     "StateStore",
     "default_state_dir",
     "function_name",
+    "functions_in_state",
+    "list_functions",
     "load_callable",
     "open_gateway",
+    "serve_gateway",
     "substitute_stage_variables",
 ]
-
-
-class _PersistentApp(LocalGateway):
-    """A ``LocalGateway`` that owns its state store (``close()`` releases it)."""
-
-    gateway: PersistentGateway
-
-    def close(self) -> None:
-        """Close the SQLite database and release the state directory."""
-        self.gateway.store.close()
-
-
-def open_gateway(
-    state_dir: Union[str, "os.PathLike[str]", None] = None,
-    functions: Optional[FunctionRegistry] = None,
-    **gateway_options: Any,
-) -> _PersistentApp:
-    """Open (or create) the state in ``state_dir`` (default: :func:`default_state_dir`)
-    and return the app to serve; call ``close()`` when done."""
-    registry = functions if functions is not None else FunctionRegistry()
-    store = StateStore(state_dir if state_dir is not None else default_state_dir())
-    try:
-        gateway = PersistentGateway(store, registry, **gateway_options)
-    except BaseException:
-        store.close()
-        raise
-    return _PersistentApp(gateway, registry)

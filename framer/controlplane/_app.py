@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from typing import Any, Mapping, Optional, Sequence, Union
 from urllib.parse import unquote
@@ -41,8 +42,9 @@ from framer.router import (
 
 from ._functions import FunctionRegistry
 from ._rest import ControlPlane, Response
+from ._store import PersistentGateway, StateStore, default_state_dir
 
-__all__ = ["LocalGateway", "substitute_stage_variables"]
+__all__ = ["LocalGateway", "open_gateway", "substitute_stage_variables"]
 
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 
@@ -261,3 +263,30 @@ class LocalGateway:
             for stage in self.gateway.get_stages(api.api_id):
                 urls.append(f"{base}/{api.api_id}/{stage.stage_name}  ({api.name})")
         return urls
+
+
+class _PersistentApp(LocalGateway):
+    """A ``LocalGateway`` that owns its state store (``close()`` releases it)."""
+
+    gateway: PersistentGateway
+
+    def close(self) -> None:
+        """Close the SQLite database and release the state directory."""
+        self.gateway.store.close()
+
+
+def open_gateway(
+    state_dir: Union[str, "os.PathLike[str]", None] = None,
+    functions: Optional[FunctionRegistry] = None,
+    **gateway_options: Any,
+) -> _PersistentApp:
+    """Open (or create) the state in ``state_dir`` (default: :func:`default_state_dir`)
+    and return the app to serve; call ``close()`` when done."""
+    registry = functions if functions is not None else FunctionRegistry()
+    store = StateStore(state_dir if state_dir is not None else default_state_dir())
+    try:
+        gateway = PersistentGateway(store, registry, **gateway_options)
+    except BaseException:
+        store.close()
+        raise
+    return _PersistentApp(gateway, registry)

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 
 from framer.router import BadRequestException
 
+from ._errors import ControlPlaneError
 
 __all__ = ["FunctionRegistry", "function_name", "load_callable", "FunctionSpecError"]
 
@@ -35,7 +36,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _FUNCTION_ARN = re.compile(r"arn:aws[a-zA-Z-]*:lambda:[^:/]*:[^:/]*:function:([A-Za-z0-9_-]{1,64})(?::[A-Za-z0-9$_-]+)?(?:/invocations)?$")
 
 
-class FunctionSpecError(ValueError):
+class FunctionSpecError(ControlPlaneError, ValueError):
     """A ``NAME=module:callable`` mapping that cannot be used (the message says why)."""
 
 

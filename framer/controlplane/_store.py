@@ -37,7 +37,7 @@ import sqlite3
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, TypeVar, Union
+from typing import Any, Callable, Mapping, NamedTuple, Optional, TypeVar, Union
 
 from framer.router import (
     Api,
@@ -57,9 +57,11 @@ from framer.router import (
 )
 from framer.router._gateway import GatewayChange, _ApiState
 
+from ._errors import ControlPlaneError
 from ._functions import FunctionRegistry, function_name
 
-__all__ = ["StateStore", "PersistentGateway", "StateDirBusy", "default_state_dir"]
+__all__ = ["StateStore", "PersistentGateway", "StateDirBusy", "StoredRow", "default_state_dir",
+           "functions_in_state"]
 
 SCHEMA_VERSION = 1
 DB_NAME = "state.sqlite3"
@@ -67,8 +69,24 @@ DB_NAME = "state.sqlite3"
 _R = TypeVar("_R")
 
 
-class StateDirBusy(RuntimeError):
+class StateDirBusy(ControlPlaneError, RuntimeError):
     """Another process holds the state directory."""
+
+
+class StoredRow(NamedTuple):
+    """One row of the ``resources`` table, its JSON body parsed."""
+
+    api_id: str
+    kind: str
+    rid: str
+    body: Any
+
+
+_SELECT_ROWS = "SELECT api_id, kind, rid, body FROM resources ORDER BY seq"
+
+
+def _stored_rows(db: sqlite3.Connection) -> list[StoredRow]:
+    return [StoredRow(a, k, r, json.loads(b)) for a, k, r, b in db.execute(_SELECT_ROWS)]
 
 
 def default_state_dir() -> Path:
@@ -191,12 +209,26 @@ class StateStore:
                 "process (give each server its own --state-dir)") from None
         return fd
 
-    def rows(self) -> list[tuple[str, str, str, Any]]:
-        """Every stored row, ``(api_id, kind, rid, body)``, in creation order."""
+    def rows(self) -> list[StoredRow]:
+        """Every stored row, in creation order."""
         with self._mutex:
-            cursor = self._db.execute(
-                "SELECT api_id, kind, rid, body FROM resources ORDER BY seq")
-            return [(a, k, r, json.loads(b)) for a, k, r, b in cursor.fetchall()]
+            return _stored_rows(self._db)
+
+    @staticmethod
+    def read_rows(directory: Union[str, "os.PathLike[str]"]) -> list[StoredRow]:
+        """Every row of the state in ``directory`` (none if it has no database),
+        read without taking the directory's lock, so while a server holds it."""
+        path = Path(directory) / DB_NAME
+        if not path.exists():
+            return []
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                return _stored_rows(db)
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            raise ControlPlaneError(f"cannot read {path}: {exc}") from None
 
     def write(self, api_id: str, upserts: list[tuple[str, str, str]],
               deletes: list[tuple[str, str]]) -> None:
@@ -273,7 +305,7 @@ class PersistentGateway(Gateway):
     def _load(self) -> None:
         order = ("api", "integration", "integration_response", "authorizer", "route",
                  "route_response", "deployment", "stage")
-        rows = sorted(self.store.rows(), key=lambda r: order.index(r[1]))
+        rows = sorted(self.store.rows(), key=lambda row: order.index(row.kind))
         states: dict[str, _ApiState] = {}
         for api_id, kind, rid, body in rows:
             if kind == "api":
@@ -405,3 +437,30 @@ class PersistentGateway(Gateway):
                         if where not in places:
                             places.append(where)
         return out
+
+
+def functions_in_state(directory: Union[str, "os.PathLike[str]"]) -> dict[str, list[str]]:
+    """Function name -> where the state in ``directory`` uses it
+    (``apiId/integrations/id``, ``apiId/authorizers/id``,
+    ``apiId/deployments/id/...``), read without taking the directory's lock."""
+    out: dict[str, list[str]] = {}
+
+    def use(uri: Optional[str], where: str) -> None:
+        name = function_name(uri or "")
+        if name is not None and where not in out.setdefault(name, []):
+            out[name].append(where)
+
+    for api_id, kind, rid, data in StateStore.read_rows(directory):
+        if kind == "integration" and data.get("integration_type") == "AWS_PROXY":
+            use(data.get("integration_uri"), f"{api_id}/integrations/{rid}")
+        elif kind == "authorizer":
+            use(data.get("authorizer_uri"), f"{api_id}/authorizers/{rid}")
+        elif kind == "deployment":
+            for item in data["snapshot"]["integrations"]:
+                if item.get("integration_type") == "AWS_PROXY":
+                    use(item.get("integration_uri"),
+                        f"{api_id}/deployments/{rid}/integrations/{item['integration_id']}")
+            for item in data["snapshot"]["authorizers"]:
+                use(item.get("authorizer_uri"),
+                    f"{api_id}/deployments/{rid}/authorizers/{item['authorizer_id']}")
+    return out

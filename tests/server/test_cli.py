@@ -86,3 +86,30 @@ def test_handshake_flags_reach_the_server() -> None:
 def test_bad_handshake_flags_are_one_line(capsys: Any, flag: str) -> None:
     assert main(["serve", "--demo", flag, "0"]) == 2
     assert "handshake" in one_line_error(capsys)
+
+
+def run_framer(*argv: str) -> subprocess.CompletedProcess[str]:
+    """``python -m framer ARGV...`` as a user runs it, from the repository root."""
+    return subprocess.run([sys.executable, "-m", "framer", *argv],
+                          capture_output=True, text=True, timeout=30, cwd=ROOT)
+
+
+def test_version_prints_the_package_version() -> None:
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    result = run_framer("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"framer {declared}\n"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="framer/asyncio/_server.py Server.__init__ lists the known stages after "
+           "filtering them by the requested ones, so it says 'none'; the fix is in "
+           "/work/drafts/cplane-server.patch (owned by the server split)")
+def test_unknown_demo_stage_lists_the_demo_stages() -> None:
+    result = run_framer("serve", "--demo", "--stage", "nope")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "framer: error: stage 'nope' does not exist in the API (stages: dev)\n")
