@@ -23,12 +23,16 @@ SQLite in a state directory and is restored at startup. Embed it::
 
 Modules:
 
-- ``_rest``: ``ControlPlane``, the sans-IO ``apigatewayv2`` REST-JSON operations
-  (one table: method, path, handler per operation) over a ``Gateway``.
+- ``_rest``: ``ControlPlane``, the sans-IO ``apigatewayv2`` REST-JSON endpoint:
+  finds a request's operation, answers with its status or API Gateway's error.
+- ``_operations``: one function per ``apigatewayv2`` operation, and the table
+  (method, path, handler) that maps requests to them.
+- ``_request``: what an operation is given and gives back (``Request``,
+  ``Reply``, ``Operation``) and the paging of list calls.
 - ``_store``: ``StateStore`` (the SQLite file of a state directory) and
   ``PersistentGateway``, which writes each change the gateway reports to it.
 - ``_app``: ``LocalGateway``, the app a server serves: control plane plus every
-  stage of every API, with stage variables substituted.
+  stage of every API, with stage variables substituted; ``open_gateway``.
 - ``_functions``: ``FunctionRegistry``, Lambda function names to Python handlers.
 - ``_commands``: what ``framer serve --control-plane`` and ``framer functions``
   do, with plain arguments (``framer.cli`` parses the command line).
