@@ -267,6 +267,101 @@ class StateStore:
         self.close()
 
 
+# -- rows -> state --------------------------------------------------------------------
+
+#: A Lambda function URI -> its Python handler (``None`` when not wanted).
+Resolve = Callable[[Optional[str]], Any]
+
+_LOAD_ORDER = ("api", "integration", "integration_response", "authorizer", "route",
+               "route_response", "deployment", "stage")
+
+
+def _integration(data: Mapping[str, Any], resolve: Resolve) -> Integration:
+    integration = decode(Integration, data)
+    if integration.integration_type is IntegrationType.AWS_PROXY:
+        integration = dataclasses.replace(
+            integration, handler=resolve(integration.integration_uri))
+    return integration
+
+
+def _authorizer(data: Mapping[str, Any], resolve: Resolve) -> Authorizer:
+    authorizer = decode(Authorizer, data)
+    return dataclasses.replace(authorizer, handler=resolve(authorizer.authorizer_uri))
+
+
+def _snapshot(api_id: str, data: Mapping[str, Any], resolve: Resolve) -> Snapshot:
+    routes = [decode(Route, r) for r in data["routes"]]
+    return Snapshot(
+        api_id=api_id,
+        route_selection_expression=data["route_selection_expression"],
+        routes={r.route_key: r for r in routes},
+        integrations={i["integration_id"]: _integration(i, resolve)
+                      for i in data["integrations"]},
+        integration_responses={
+            iid: {r["integration_response_id"]: decode(IntegrationResponse, r)
+                  for r in items}
+            for iid, items in data["integration_responses"].items()},
+        route_responses={
+            rid: {r["route_response_id"]: decode(RouteResponse, r) for r in items}
+            for rid, items in data["route_responses"].items()},
+        authorizers={a["authorizer_id"]: _authorizer(a, resolve)
+                     for a in data["authorizers"]},
+    )
+
+
+def load_states(rows: list[StoredRow], resolve: Resolve) -> dict[str, _ApiState]:
+    """The APIs the stored rows describe, each Lambda URI's handler from ``resolve``."""
+    states: dict[str, _ApiState] = {}
+    for api_id, kind, rid, body in sorted(rows, key=lambda row: _LOAD_ORDER.index(row.kind)):
+        if kind == "api":
+            states[api_id] = _ApiState(decode(Api, body))
+            continue
+        state = states[api_id]
+        if kind == "integration":
+            state.integrations[rid] = _integration(body, resolve)
+            state.integration_responses[rid] = {}
+        elif kind == "integration_response":
+            parent, child = rid.split("/", 1)
+            state.integration_responses[parent][child] = decode(IntegrationResponse, body)
+        elif kind == "authorizer":
+            state.authorizers[rid] = _authorizer(body, resolve)
+        elif kind == "route":
+            state.routes[rid] = decode(Route, body)
+            state.route_responses[rid] = {}
+        elif kind == "route_response":
+            parent, child = rid.split("/", 1)
+            state.route_responses[parent][child] = decode(RouteResponse, body)
+        elif kind == "deployment":
+            state.deployments[rid] = decode(Deployment, body["deployment"])
+            state.snapshots[rid] = _snapshot(api_id, body["snapshot"], resolve)
+        elif kind == "stage":
+            state.stages[rid] = decode(Stage, body)
+    return states
+
+
+def function_uses(states: Mapping[str, _ApiState]) -> dict[str, list[str]]:
+    """Lambda function name -> where the APIs use it: ``apiId/integrations/id``
+    and ``apiId/authorizers/id``, and in deployments
+    ``apiId/deployments/id/integrations/id`` and ``.../authorizers/id``."""
+    out: dict[str, list[str]] = {}
+    for api_id, state in states.items():
+        places: list[tuple[str, Mapping[str, Integration], Mapping[str, Authorizer]]]
+        places = [(api_id, state.integrations, state.authorizers)]
+        places += [(f"{api_id}/deployments/{did}", snap.integrations, snap.authorizers)
+                    for did, snap in state.snapshots.items()]
+        for prefix, integrations, authorizers in places:
+            uses = [(f"{prefix}/integrations/{i.integration_id}", i.integration_uri)
+                    for i in integrations.values()
+                    if i.integration_type is IntegrationType.AWS_PROXY]
+            uses += [(f"{prefix}/authorizers/{a.authorizer_id}", a.authorizer_uri)
+                     for a in authorizers.values()]
+            for where, uri in uses:
+                name = function_name(uri or "")
+                if name is not None and where not in out.setdefault(name, []):
+                    out[name].append(where)
+    return out
+
+
 class PersistentGateway(Gateway):
     """A ``Gateway`` whose state lives in a :class:`StateStore`.
 
@@ -285,74 +380,14 @@ class PersistentGateway(Gateway):
         self._load()
         self.observe(self._write_through)
 
-    # -- loading ----------------------------------------------------------------
-
-    def _handler(self, uri: Optional[str]) -> Any:
-        return self.functions.resolve_uri(uri, "uri", strict=False)[1]
-
-    def _integration(self, data: Mapping[str, Any]) -> Integration:
-        integration = decode(Integration, data)
-        if integration.integration_type is IntegrationType.AWS_PROXY:
-            integration = dataclasses.replace(
-                integration, handler=self._handler(integration.integration_uri))
-        return integration
-
-    def _authorizer(self, data: Mapping[str, Any]) -> Authorizer:
-        authorizer = decode(Authorizer, data)
-        return dataclasses.replace(authorizer,
-                                   handler=self._handler(authorizer.authorizer_uri))
-
     def _load(self) -> None:
-        order = ("api", "integration", "integration_response", "authorizer", "route",
-                 "route_response", "deployment", "stage")
-        rows = sorted(self.store.rows(), key=lambda row: order.index(row.kind))
-        states: dict[str, _ApiState] = {}
-        for api_id, kind, rid, body in rows:
-            if kind == "api":
-                states[api_id] = _ApiState(decode(Api, body))
-                continue
-            state = states[api_id]
-            if kind == "integration":
-                state.integrations[rid] = self._integration(body)
-                state.integration_responses[rid] = {}
-            elif kind == "integration_response":
-                parent, child = rid.split("/", 1)
-                state.integration_responses[parent][child] = decode(IntegrationResponse, body)
-            elif kind == "authorizer":
-                state.authorizers[rid] = self._authorizer(body)
-            elif kind == "route":
-                state.routes[rid] = decode(Route, body)
-                state.route_responses[rid] = {}
-            elif kind == "route_response":
-                parent, child = rid.split("/", 1)
-                state.route_responses[parent][child] = decode(RouteResponse, body)
-            elif kind == "deployment":
-                state.deployments[rid] = decode(Deployment, body["deployment"])
-                state.snapshots[rid] = self._snapshot(api_id, body["snapshot"])
-            elif kind == "stage":
-                state.stages[rid] = decode(Stage, body)
+        states = load_states(self.store.rows(), self._handler)
         self._apis.update(states)
         for api_id in states:
             self._saved[api_id] = self._rows(api_id)
 
-    def _snapshot(self, api_id: str, data: Mapping[str, Any]) -> Snapshot:
-        routes = [decode(Route, r) for r in data["routes"]]
-        return Snapshot(
-            api_id=api_id,
-            route_selection_expression=data["route_selection_expression"],
-            routes={r.route_key: r for r in routes},
-            integrations={i["integration_id"]: self._integration(i)
-                          for i in data["integrations"]},
-            integration_responses={
-                iid: {r["integration_response_id"]: decode(IntegrationResponse, r)
-                      for r in items}
-                for iid, items in data["integration_responses"].items()},
-            route_responses={
-                rid: {r["route_response_id"]: decode(RouteResponse, r) for r in items}
-                for rid, items in data["route_responses"].items()},
-            authorizers={a["authorizer_id"]: self._authorizer(a)
-                         for a in data["authorizers"]},
-        )
+    def _handler(self, uri: Optional[str]) -> Any:
+        return self.functions.resolve_uri(uri, "uri", strict=False)[1]
 
     # -- saving ------------------------------------------------------------------
 
@@ -417,50 +452,13 @@ class PersistentGateway(Gateway):
 
     def unmapped_functions(self) -> dict[str, list[str]]:
         """Function names the state uses with no ``--function`` mapping ->
-        where (``apiId/integrations/id`` or ``apiId/authorizers/id``)."""
-        out: dict[str, list[str]] = {}
+        where (as :func:`function_uses` says)."""
         with self.lock:
-            for api_id, state in self._apis.items():
-                uses = [(f"{api_id}/integrations/{i.integration_id}", i.integration_uri)
-                        for i in state.integrations.values()
-                        if i.integration_type is IntegrationType.AWS_PROXY]
-                uses += [(f"{api_id}/authorizers/{a.authorizer_id}", a.authorizer_uri)
-                         for a in state.authorizers.values()]
-                for snap in state.snapshots.values():
-                    uses += [(f"{api_id}/integrations/{i.integration_id}", i.integration_uri)
-                             for i in snap.integrations.values()
-                             if i.integration_type is IntegrationType.AWS_PROXY]
-                for where, uri in uses:
-                    name = function_name(uri or "")
-                    if name is not None and name not in self.functions:
-                        places = out.setdefault(name, [])
-                        if where not in places:
-                            places.append(where)
-        return out
+            uses = function_uses(self._apis)
+        return {name: places for name, places in uses.items() if name not in self.functions}
 
 
 def functions_in_state(directory: Union[str, "os.PathLike[str]"]) -> dict[str, list[str]]:
-    """Function name -> where the state in ``directory`` uses it
-    (``apiId/integrations/id``, ``apiId/authorizers/id``,
-    ``apiId/deployments/id/...``), read without taking the directory's lock."""
-    out: dict[str, list[str]] = {}
-
-    def use(uri: Optional[str], where: str) -> None:
-        name = function_name(uri or "")
-        if name is not None and where not in out.setdefault(name, []):
-            out[name].append(where)
-
-    for api_id, kind, rid, data in StateStore.read_rows(directory):
-        if kind == "integration" and data.get("integration_type") == "AWS_PROXY":
-            use(data.get("integration_uri"), f"{api_id}/integrations/{rid}")
-        elif kind == "authorizer":
-            use(data.get("authorizer_uri"), f"{api_id}/authorizers/{rid}")
-        elif kind == "deployment":
-            for item in data["snapshot"]["integrations"]:
-                if item.get("integration_type") == "AWS_PROXY":
-                    use(item.get("integration_uri"),
-                        f"{api_id}/deployments/{rid}/integrations/{item['integration_id']}")
-            for item in data["snapshot"]["authorizers"]:
-                use(item.get("authorizer_uri"),
-                    f"{api_id}/deployments/{rid}/authorizers/{item['authorizer_id']}")
-    return out
+    """:func:`function_uses` of the state in ``directory``, read without taking
+    the directory's lock (so while a server holds it)."""
+    return function_uses(load_states(StateStore.read_rows(directory), lambda uri: None))
