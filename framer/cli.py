@@ -26,6 +26,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 if TYPE_CHECKING:
+    from framer.asyncio import ServerConfig
     from framer.controlplane import FunctionRegistry
 
 __all__ = ["main", "load_app"]
@@ -158,7 +159,7 @@ def _functions(specs: list[str]) -> "FunctionRegistry":
     return registry
 
 
-def _server_config(args: argparse.Namespace) -> Any:
+def _server_config(args: argparse.Namespace) -> "ServerConfig":
     from framer.asyncio import ServerConfig
 
     return ServerConfig(
