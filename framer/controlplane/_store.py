@@ -309,6 +309,12 @@ def _snapshot(api_id: str, data: Mapping[str, Any], resolve: Resolve) -> Snapsho
     )
 
 
+def _put_child(table: dict[str, dict[str, _R]], rid: str, record: _R) -> None:
+    """Store a response under its parent: ``rid`` is ``parentId/responseId``."""
+    parent, child = rid.split("/", 1)
+    table[parent][child] = record
+
+
 def load_states(rows: list[StoredRow], resolve: Resolve) -> dict[str, _ApiState]:
     """The APIs the stored rows describe, each Lambda URI's handler from ``resolve``."""
     states: dict[str, _ApiState] = {}
@@ -321,16 +327,14 @@ def load_states(rows: list[StoredRow], resolve: Resolve) -> dict[str, _ApiState]
             state.integrations[rid] = _integration(body, resolve)
             state.integration_responses[rid] = {}
         elif kind == "integration_response":
-            parent, child = rid.split("/", 1)
-            state.integration_responses[parent][child] = decode(IntegrationResponse, body)
+            _put_child(state.integration_responses, rid, decode(IntegrationResponse, body))
         elif kind == "authorizer":
             state.authorizers[rid] = _authorizer(body, resolve)
         elif kind == "route":
             state.routes[rid] = decode(Route, body)
             state.route_responses[rid] = {}
         elif kind == "route_response":
-            parent, child = rid.split("/", 1)
-            state.route_responses[parent][child] = decode(RouteResponse, body)
+            _put_child(state.route_responses, rid, decode(RouteResponse, body))
         elif kind == "deployment":
             state.deployments[rid] = decode(Deployment, body["deployment"])
             state.snapshots[rid] = _snapshot(api_id, body["snapshot"], resolve)
