@@ -19,7 +19,7 @@ import functools
 import inspect
 import time
 import uuid
-from typing import Any, Callable, Coroutine, Optional, Union
+from typing import Any, Awaitable, Callable, Coroutine, Optional, Union
 
 from framer.functions import LambdaContext
 from framer.router import Invocation, InvocationKind, Invoke, Raised, Returned, TimedOut
@@ -102,25 +102,13 @@ async def run_invocation(invocation: Invocation) -> Outcome:
     The handler's own failure is ``Raised`` (the router decides what it
     means), an overrun ``TimedOut``; cancellation propagates.
     """
-    try:
-        if invocation.kind is InvocationKind.LAMBDA:
-            assert invocation.handler is not None
-            value = await call_handler(
-                invocation.handler,
-                invocation.event,
-                invocation.timeout_s,
-                context=invocation.context,
-            )
-        else:
-            assert invocation.http is not None
-            value = await asyncio.wait_for(http_request(invocation.http), invocation.timeout_s)
-        return Returned(value=value)
-    except asyncio.TimeoutError:
-        return TimedOut()
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        return Raised(error=exc)
+    if invocation.kind is InvocationKind.LAMBDA:
+        assert invocation.handler is not None
+        return await _outcome(call_handler(
+            invocation.handler, invocation.event, invocation.timeout_s, context=invocation.context
+        ))
+    assert invocation.http is not None
+    return await _outcome(asyncio.wait_for(http_request(invocation.http), invocation.timeout_s))
 
 
 async def drive(step: Any) -> Any:
@@ -137,15 +125,20 @@ async def finish(coro: Coroutine[Any, Any, Any], yielded: Any, timeout: Optional
     finishes without awaiting costs no task); this finishes one that did not,
     within *timeout*, as ``run_invocation`` would have.
     """
+    return await _outcome(asyncio.wait_for(_step(coro, yielded), timeout))
+
+
+async def _outcome(work: Awaitable[Any]) -> Outcome:
+    """What awaiting *work* (bounded by its own timeout) came to."""
     try:
-        value = await asyncio.wait_for(_step(coro, yielded), timeout)
-        return Returned(value=value)
+        value = await work
     except asyncio.TimeoutError:
         return TimedOut()
     except asyncio.CancelledError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # the handler's own failure: the router decides what it means
         return Raised(error=exc)
+    return Returned(value=value)
 
 
 async def _step(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:

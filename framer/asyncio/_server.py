@@ -96,7 +96,7 @@ class Server:
         """Bind and start accepting; ``port=0`` picks a free port (see :attr:`port`)."""
         loop = asyncio.get_running_loop()
         shared = self._shared
-        shared.bind(loop, threading.get_ident())
+        shared.connections.bind(loop, threading.get_ident())
         self._closed = asyncio.Event()
         self._server = await loop.create_server(lambda: HttpProtocol(shared), self.host, self.port)
         sock = self._server.sockets[0]

@@ -44,19 +44,11 @@ class Shared:
         # Shared by every connection of the server: the loop reads one socket
         # at a time, and buffer_updated copies the bytes out before returning.
         self.read_buffer = memoryview(bytearray(READ_BUFFER_SIZE))
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The event loop the server runs on (set by ``Server.start``)."""
-        if self._loop is None:
-            raise RuntimeError("the server is not started")
-        return self._loop
-
-    def bind(self, loop: asyncio.AbstractEventLoop, thread_id: int) -> None:
-        """The server started on *loop*, in thread *thread_id*."""
-        self._loop = loop
-        self.connections.bind(loop, thread_id)
+        return self.connections.loop
 
     def resolve_stage(self, path: str) -> Optional[str]:
         """The stage a request target addresses, or None if unknown or not served."""

@@ -6,7 +6,6 @@ import ast
 import textwrap
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 from websockets.sync.client import connect
