@@ -76,6 +76,9 @@ class Server:
         self._shared = Shared(self.router, self.config, only_stages=self.only_stages,
                               log_messages=log_messages)
         self.connections = self._shared.connections
+        # Read by benchmarks/test_bench_memory.py's server process.
+        self._protocols = self._shared.protocols
+        self._live = self.connections.live
         self._server: Optional[asyncio.base_events.Server] = None
         self._sweeper: Optional[asyncio.Task[None]] = None
         self._closed: Optional[asyncio.Event] = None
