@@ -4,9 +4,12 @@ The router says *which* handler to call with *which* event; this module calls
 it.  :func:`run_invocation` is the one entry point: an ``Invocation`` (a
 Lambda handler or an HTTP_PROXY call, an event, a timeout) in, the router's
 outcome (``Returned``, ``Raised`` or ``TimedOut``) out; :func:`drive` feeds
-outcomes back until the router's step is final.  Coroutine functions run on the event loop; plain functions run in the
-loop's default thread pool so a blocking handler cannot stall every other
-connection (Lambda runs each invocation in isolation too).  Both are bounded by
+outcomes back until the router's step is final.  A runner of another kind
+(worker processes per function) replaces ``run_invocation``.
+
+Coroutine functions run on the event loop; plain functions run in the loop's
+default thread pool so a blocking handler cannot stall every other connection
+(Lambda runs each invocation in isolation too).  Both are bounded by
 the integration timeout; a sync handler that overruns keeps its thread until it
 returns, but its result is ignored, as API Gateway ignores a late Lambda.
 """
