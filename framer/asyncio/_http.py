@@ -10,11 +10,12 @@ HTTP of its own (a control plane) answers the rest first.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Optional, Union
+from typing import Optional, Union
 from urllib.parse import unquote
 
 import h11
@@ -155,9 +156,9 @@ class HttpProtocol(WebSocketProtocol):
         self.request: Optional[h11.Request] = None
         self.body = bytearray()
         self.body_size = 0
-        self.handshake_timer: Optional[Any] = None
+        self.handshake_timer: Optional[asyncio.TimerHandle] = None
 
-    def connection_made(self, transport: Any) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._arm_handshake_timer()
 
