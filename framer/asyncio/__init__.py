@@ -9,10 +9,25 @@ and the handler calls.  Embed it in your own event loop::
         await server.serve_forever()
 
 Handlers reach the @connections API in-process with :func:`management_api`.
+
+Modules:
+
+- ``_server``: :class:`Server` (binding, idle/duration sweep, graceful shutdown), ``serve``, ``run_until_signal``.
+- ``_config``: :class:`ServerConfig`, the runtime knobs with API Gateway's values.
+- ``_app``: the typed ``App``/``HttpApp`` protocols a served app provides (Router, LocalGateway).
+- ``_shared``: the state one server's connections share (app, config, loop, tasks, batched writes).
+- ``_http``: HTTP request handling: reading heads and bodies with h11, answering them, the upgrade and ``$connect``.
+- ``_connection``: one WebSocket's I/O: driving the engine, inline handlers, batched replies, closing.
+- ``_invoke``: running a handler or HTTP_PROXY call with an event and a timeout into an outcome.
+- ``_http_client``: the HTTP_PROXY integration's HTTP/1.1 client.
+- ``_connections``: the @connections registry (look up, post, describe, delete) and its HTTP endpoint.
+- ``_management``: the in-process @connections client, its ``Registry`` protocol and its errors.
+- ``_engine``: the WebSocket engine with API Gateway's limits.
 """
 
 from __future__ import annotations
 
+from ._config import ServerConfig
 from ._management import (
     BadRequestException,
     ForbiddenException,
@@ -23,7 +38,7 @@ from ._management import (
     PayloadTooLargeException,
     management_api,
 )
-from ._server import Server, ServerConfig, run_until_signal, serve
+from ._server import Server, run_until_signal, serve
 
 __all__ = [
     "BadRequestException",

@@ -1,37 +1,43 @@
-"""Plain-HTTP helpers for the gateway server: request targets and response bytes.
+"""HTTP request handling: reading request heads and bodies, answering them, the upgrade.
 
 The WebSocket URL and the @connections management API share one port, as they do
-on API Gateway's execute-api endpoint.  Requests are parsed with h11 by the
-connection protocol; this module only classifies targets and renders responses,
-so it holds no sockets and no state.
+on API Gateway's execute-api endpoint.  :class:`HttpProtocol` is where a request
+head and body are read (with h11) and answered: an upgrade runs ``$connect``
+and hands the connection to :class:`~._connection.WebSocketProtocol`;
+``/{stage}/@connections/{id}`` goes to the registry; an app that serves plain
+HTTP of its own (a control plane) answers the rest first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import re
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Optional
+from typing import Optional, Union
 from urllib.parse import unquote
 
+import h11
+from wsproto.events import RejectConnection, RejectData, Request
+from wsproto.utilities import RemoteProtocolError
+
+from framer.router import Accept, Refuse
+
+from ._connection import CLOSED, CLOSING, CONNECTING, HTTP, WebSocketProtocol, log, now_ms
+from ._engine import new_server_connection
+from ._invoke import drive
+from ._management import MAX_POST_BYTES, PayloadTooLargeException
+from ._shared import Shared
+
 __all__ = [
+    "HttpProtocol",
     "Target",
     "parse_target",
     "render_response",
     "error_response",
     "reconstruct_head",
-    "is_valid_connection_id",
 ]
-
-#: Connection ids as API Gateway issues them: 12 random bytes in URL-safe base64,
-#: 16 characters ending in ``=`` (reference §2.2).  Anything else is malformed (400).
-_CONNECTION_ID = re.compile(r"[A-Za-z0-9_\-]{15}=")
-
-
-def is_valid_connection_id(value: str) -> bool:
-    """True if *value* has the shape of an API Gateway connection id."""
-    return _CONNECTION_ID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -122,3 +128,252 @@ def reconstruct_head(
         out += [name, b": ", value, b"\r\n"]
     out.append(b"\r\n")
     return b"".join(out)
+
+
+@dataclass(frozen=True)
+class _StageNotServed:
+    """A refusal decided by the server: the stage exists but ``--stage`` excluded it."""
+
+    status: int = 403
+    headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
+    body: bytes = b'{"message":"Forbidden"}'
+    reason: str = "stage not served by this server"
+
+
+class HttpProtocol(WebSocketProtocol):
+    """One TCP connection: plain HTTP requests, or one WebSocket after an upgrade.
+
+    Until an upgrade, bytes go to h11 (bounded by ``max_handshake_size`` for a
+    head and ``max_request_body`` for a body; ``handshake_timeout`` for the
+    whole head); afterwards, to the WebSocket engine.
+    """
+
+    def __init__(self, shared: Shared) -> None:
+        super().__init__(shared)
+        self.h11: Optional[h11.Connection] = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=shared.config.max_handshake_size
+        )
+        self.request: Optional[h11.Request] = None
+        self.body = bytearray()
+        self.body_size = 0
+        self.handshake_timer: Optional[asyncio.TimerHandle] = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm_handshake_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self.state == HTTP:
+            self._http_data(data)
+        else:
+            super().data_received(data)
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        if self.handshake_timer is not None:
+            self.handshake_timer.cancel()
+        super().connection_lost(exc)
+
+    # -- timers ---------------------------------------------------------------
+
+    def _arm_handshake_timer(self) -> None:
+        if self.handshake_timer is not None:
+            self.handshake_timer.cancel()
+        self.handshake_timer = self.shared.loop.call_later(
+            self.shared.config.handshake_timeout, self._handshake_timed_out
+        )
+
+    def _handshake_timed_out(self) -> None:
+        """No complete request head (or upgrade) in time: 408 if one was started, then close."""
+        self.handshake_timer = None
+        if self.state != HTTP:
+            return
+        parser = self.h11
+        if parser is not None and (parser.their_state is not h11.IDLE or parser.trailing_data[0]):
+            self._write(render_response(408, keep_alive=False))
+        self._close_transport()
+
+    # -- reading requests -------------------------------------------------------
+
+    def _http_data(self, data: bytes) -> None:
+        parser = self.h11
+        assert parser is not None
+        parser.receive_data(data)
+        while self.state == HTTP:
+            try:
+                event = parser.next_event()
+            except h11.RemoteProtocolError as exc:
+                self._write(render_response(exc.error_status_hint, keep_alive=False))
+                self._close_transport()
+                return
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                return
+            if isinstance(event, h11.Request):
+                self.request = event
+                self.body = bytearray()
+                self.body_size = 0
+            elif isinstance(event, h11.Data):
+                self.body_size += len(event.data)
+                if self.body_size > self.shared.config.max_request_body:
+                    self._write(error_response(413, PayloadTooLargeException.error_type,
+                                               "Request Entity Too Large", keep_alive=False))
+                    self._close_transport()
+                    return
+                if self.body_size <= MAX_POST_BYTES:
+                    self.body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                self._dispatch(parser)
+                if self.state == HTTP:
+                    self._arm_handshake_timer()  # keep-alive: the next request gets its own time
+            elif isinstance(event, h11.ConnectionClosed):
+                self._close_transport()
+                return
+
+    def _respond(self, parser: h11.Connection, status: int, headers: list[tuple[str, str]],
+                 body: bytes = b"") -> None:
+        headers = headers + [("Content-Length", str(len(body)))]
+        try:
+            out = parser.send(h11.Response(status_code=status, headers=headers)) or b""
+            if body:
+                out += parser.send(h11.Data(data=body)) or b""
+            out += parser.send(h11.EndOfMessage()) or b""
+        except h11.LocalProtocolError:
+            self._write(render_response(status, headers[:-1], body, keep_alive=False))
+            self._close_transport()
+            return
+        self._write(out)
+        if parser.our_state is h11.DONE and parser.their_state is h11.DONE:
+            parser.start_next_cycle()
+        else:
+            self._close_transport()
+
+    def _dispatch(self, parser: h11.Connection) -> None:
+        """Answer one whole request (head and body read)."""
+        request = self.request
+        assert request is not None
+        shared = self.shared
+        target = parse_target(request.target)
+        upgrade = b""
+        for name, value in request.headers:
+            if name == b"upgrade":
+                upgrade = value.lower()
+        if upgrade == b"websocket" and request.method == b"GET":
+            self._begin_upgrade(request, parser.trailing_data[0])
+            return
+        if shared.http_app is not None:
+            # The app serves other plain-HTTP calls too (the apigatewayv2 control plane).
+            answer = shared.http_app.handle_http(
+                request.method.decode("latin-1"), request.target.decode("latin-1"),
+                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers],
+                bytes(self.body),
+            )
+            if answer is not None:
+                status, headers, body = answer
+                self._respond(parser, status, list(headers), body)
+                return
+        if target.kind == "connections":
+            status, headers, body = shared.connections.answer(
+                request.method, target.stage, target.connection_id, bytes(self.body), self.body_size
+            )
+            self._respond(parser, status, headers, body)
+            return
+        if target.kind == "websocket" and request.method == b"GET" \
+                and shared.resolve_stage(request.target.decode("latin-1")) is not None:
+            self._respond(
+                parser,
+                426,
+                [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Content-Type", "text/plain")],
+                b"Upgrade Required",
+            )
+            return
+        self._respond(
+            parser,
+            403,
+            [("x-amzn-ErrorType", "ForbiddenException"), ("Content-Type", "application/json")],
+            b'{"message":"Forbidden"}',
+        )
+
+    # -- the upgrade -------------------------------------------------------------
+
+    def _begin_upgrade(self, request: h11.Request, trailing: bytes) -> None:
+        self.state = CONNECTING
+        self.h11 = None
+        if self.handshake_timer is not None:
+            self.handshake_timer.cancel()
+            self.handshake_timer = None
+        raw_headers = list(request.headers.raw_items())
+        ws = new_server_connection()
+        self.ws = ws
+        head = reconstruct_head(request.method, request.target, raw_headers)
+        limit = self.shared.config.max_handshake_size
+        try:
+            if len(head) > limit:
+                raise RemoteProtocolError(
+                    f"request head of {len(head)} bytes exceeds max_handshake_size={limit}",
+                    event_hint=RejectConnection(status_code=431),
+                )
+            ws.receive_data(head)
+            events = list(ws.events())
+        except (RemoteProtocolError, UnicodeError) as exc:
+            # UnicodeError: defence in depth; the engine maps wsproto's decoding
+            # errors on header values to RemoteProtocolError (400) itself.
+            hint = getattr(exc, "event_hint", None)
+            status = hint.status_code if isinstance(hint, RejectConnection) else 400
+            self._write(render_response(status, [("Content-Type", "text/plain")], str(exc).encode(), keep_alive=False))
+            self._close_transport()
+            self.state = CLOSED
+            return
+        if not events or not isinstance(events[0], Request):
+            self._write(render_response(400, keep_alive=False))
+            self._close_transport()
+            return
+        if trailing:
+            self.pending.append(trailing)
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
+        self.shared.spawn(self._connect(request.target.decode("latin-1"), headers))
+
+    async def _connect(self, path: str, headers: list[tuple[str, str]]) -> None:
+        """Run ``$connect`` (and its authorizer), then open or refuse."""
+        shared = self.shared
+        started = time.perf_counter()
+        step: Union[Accept, Refuse, _StageNotServed]
+        if shared.only_stages is not None and shared.resolve_stage(path) is None:
+            step = _StageNotServed()
+        else:
+            step = await drive(
+                shared.app.connect(path=path, headers=headers, source_ip=self.source_ip, now_ms=now_ms())
+            )
+        latency = (time.perf_counter() - started) * 1000
+        if isinstance(step, (Refuse, _StageNotServed)):
+            stage = parse_target(path.encode("latin-1")).stage
+            log.info("connect stage=%s route=$connect id=- status=%d latency=%.1fms reason=%s",
+                     stage, step.status, latency, step.reason)
+            if self.state != CONNECTING:
+                return
+            self._refuse(step)
+            return
+        assert isinstance(step, Accept)
+        conn = step.connection
+        self.conn = conn
+        self.connection_id = conn.connection_id
+        self.stage = conn.stage
+        if self.state != CONNECTING:
+            # The client went away while $connect ran: it never opened.
+            self._disconnect(1006, "Connection closed abnormally")
+            return
+        log.info("connect stage=%s route=$connect id=%s status=101 latency=%.1fms",
+                 self.stage, self.connection_id, latency)
+        self._open(step)
+
+    def _refuse(self, step: Union[Refuse, _StageNotServed]) -> None:
+        ws = self.ws
+        assert ws is not None
+        out = ws.send(RejectConnection(
+            status_code=step.status,
+            headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in step.headers]
+            + [(b"content-length", str(len(step.body)).encode())],
+            has_body=True,
+        ))
+        out += ws.send(RejectData(data=step.body))
+        self._write(out)
+        self.state = CLOSING
+        self._close_transport()

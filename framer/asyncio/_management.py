@@ -6,9 +6,10 @@ the same thing whichever way it was asked.  Method and keyword names mirror
 boto3's ``apigatewaymanagementapi`` client so handler code ports unchanged in
 spirit: ``post_to_connection(ConnectionId=..., Data=...)``.
 
-``GoneException`` and ``BadRequestException`` are also subclasses of
-``framer.router``'s classes of the same names (which the sans-IO router
-raises), so ``except framer.router.GoneException`` catches both kinds.
+``GoneException`` and ``BadRequestException`` are ``framer.router``'s own
+classes (the sans-IO router raises them too); every error here is a
+:class:`ManagementError`, which is the router's ``ApiGatewayError``: a
+``status``, an ``error_type`` and ``to_wire()``, the HTTP answer.
 """
 
 from __future__ import annotations
@@ -16,13 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
+from typing import Any, Callable, Optional, Protocol, TypeVar, Union
 
-from framer.router import BadRequestException as _RouterBadRequest
-from framer.router import GoneException as _RouterGone
-
-if TYPE_CHECKING:
-    from ._server import Server
+from framer.router._errors import ApiGatewayError as ManagementError
+from framer.router._errors import BadRequestException, GoneException
 
 __all__ = [
     "ManagementError",
@@ -31,6 +29,7 @@ __all__ = [
     "PayloadTooLargeException",
     "BadRequestException",
     "ForbiddenException",
+    "Registry",
     "ManagementApi",
     "management_api",
     "MAX_POST_BYTES",
@@ -38,24 +37,6 @@ __all__ = [
 
 #: PostToConnection's ``Data`` is at most 131072 bytes (botocore model, reference §5).
 MAX_POST_BYTES = 128 * 1024
-
-
-class ManagementError(Exception):
-    """An @connections call failed; ``status`` and ``error_type`` are what HTTP callers get."""
-
-    status: ClassVar[int] = 500
-    error_type: ClassVar[str] = "InternalServerErrorException"
-
-    def __init__(self, message: Optional[str] = None) -> None:
-        self.message: str = message or self.error_type
-        super().__init__(self.message)
-
-
-class GoneException(ManagementError, _RouterGone):
-    """The connection is closed, still connecting, or never existed (410)."""
-
-    status = 410
-    error_type = "GoneException"
 
 
 class LimitExceededException(ManagementError):
@@ -72,13 +53,6 @@ class PayloadTooLargeException(ManagementError):
     error_type = "PayloadTooLargeException"
 
 
-class BadRequestException(ManagementError, _RouterBadRequest):
-    """The connection id is malformed (400)."""
-
-    status = 400
-    error_type = "BadRequestException"
-
-
 class ForbiddenException(ManagementError):
     """No such stage or method on this endpoint (403)."""
 
@@ -86,9 +60,36 @@ class ForbiddenException(ManagementError):
     error_type = "ForbiddenException"
 
 
-_current: contextvars.ContextVar[Optional["Server"]] = contextvars.ContextVar(
-    "framer_current_server", default=None
+class Registry(Protocol):
+    """The open connections of one running server, as @connections reaches them.
+
+    Every method runs on the server's loop (``loop``, whose thread is
+    ``loop_thread_id``) and raises ``BadRequestException`` for a malformed id
+    and ``GoneException`` for a connection that is not open.
+    """
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    @property
+    def loop_thread_id(self) -> int: ...
+
+    def post_to_connection(self, connection_id: str, data: bytes) -> None:
+        """Send *data* as one message (``LimitExceededException``, ``PayloadTooLargeException``)."""
+
+    def get_connection(self, connection_id: str) -> dict[str, Any]:
+        """GetConnection as boto3 returns it: ``ConnectedAt``, ``Identity``, ``LastActiveAt``."""
+
+    def delete_connection(self, connection_id: str) -> None:
+        """Close the connection from the server side; ``$disconnect`` runs."""
+
+
+_T = TypeVar("_T")
+
+current_registry: contextvars.ContextVar[Optional[Registry]] = contextvars.ContextVar(
+    "framer_current_registry", default=None
 )
+"""The registry of the server running the current handler (set by the server)."""
 
 
 class ManagementApi:
@@ -99,33 +100,32 @@ class ManagementApi:
     wait for the answer.
     """
 
-    def __init__(self, server: "Server") -> None:
-        self._server = server
+    def __init__(self, server: Registry) -> None:
+        self._registry = server
 
-    def _call(self, name: str, *args: Any) -> Any:
-        method = getattr(self._server, name)
-        if threading.get_ident() == self._server.loop_thread_id:
-            return method(*args)
+    def _on_loop(self, call: Callable[[], _T]) -> _T:
+        registry = self._registry
+        if threading.get_ident() == registry.loop_thread_id:
+            return call()
 
-        async def hop() -> Any:
-            return method(*args)
+        async def hop() -> _T:
+            return call()
 
-        return asyncio.run_coroutine_threadsafe(hop(), self._server.loop).result()
+        return asyncio.run_coroutine_threadsafe(hop(), registry.loop).result()
 
     def post_to_connection(self, *, ConnectionId: str, Data: Union[bytes, str]) -> dict[str, Any]:  # noqa: N803
         """Send *Data* as one message; raises GoneException, LimitExceededException, PayloadTooLargeException."""
         data = Data.encode() if isinstance(Data, str) else bytes(Data)
-        self._call("post_to_connection", ConnectionId, data)
+        self._on_loop(lambda: self._registry.post_to_connection(ConnectionId, data))
         return {}
 
     def get_connection(self, *, ConnectionId: str) -> dict[str, Any]:  # noqa: N803
         """Return ``{ConnectedAt, Identity, LastActiveAt}`` as boto3 would."""
-        result: dict[str, Any] = self._call("get_connection", ConnectionId)
-        return result
+        return self._on_loop(lambda: self._registry.get_connection(ConnectionId))
 
     def delete_connection(self, *, ConnectionId: str) -> dict[str, Any]:  # noqa: N803
         """Close the connection (the client sees a close frame, ``$disconnect`` runs)."""
-        self._call("delete_connection", ConnectionId)
+        self._on_loop(lambda: self._registry.delete_connection(ConnectionId))
         return {}
 
 
@@ -136,9 +136,9 @@ def management_api() -> ManagementApi:
     (the server sets a context variable that follows the call into tasks and
     worker threads).
     """
-    server = _current.get()
-    if server is None:
+    registry = current_registry.get()
+    if registry is None:
         raise RuntimeError(
             "management_api() called outside a handler run by framer.asyncio.Server"
         )
-    return ManagementApi(server)
+    return ManagementApi(registry)

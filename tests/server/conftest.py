@@ -87,7 +87,7 @@ class RunningServer:
 
     def live_ids(self) -> list[str]:
         assert self.server is not None
-        return self.call(lambda: list(self.server._live))  # type: ignore[union-attr]
+        return self.call(lambda: list(self.server.connections.live))  # type: ignore[union-attr]
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def test_serve_inside_the_callers_loop_with_sync_and_async_handlers() -> None:
                 assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "HELLO"
                 await ws.send(json.dumps({"action": "whoami"}))
                 cid = await asyncio.wait_for(ws.recv(), TIMEOUT)
-                assert cid in server._live
+                assert cid in server.connections.live
                 await ws.send(json.dumps({"action": "notify"}))
                 assert await asyncio.wait_for(ws.recv(), TIMEOUT) == "pushed"
                 await ws.send(json.dumps({"action": "later"}))
@@ -189,7 +189,7 @@ def test_connect_status_refuses_the_handshake(status: int) -> None:
                 async with connect(server.url("dev"), open_timeout=TIMEOUT):
                     pass
             assert info.value.response.status_code == status
-            assert server._live == {}
+            assert server.connections.live == {}
 
     asyncio.run(asyncio.wait_for(main(), 20))
 

@@ -75,20 +75,20 @@ class Client:
 def server_buffers(server: RunningServer) -> list[int]:
     """Bytes each upgraded connection's engine holds, read on the server's loop."""
     assert server.server is not None
-    protocols = server.server._protocols
+    protocols = server.server._shared.protocols
     return server.call(lambda: [p.ws.buffered for p in list(protocols) if p.ws is not None])
 
 
 def http_buffers(server: RunningServer) -> list[int]:
     """Bytes h11 holds for each connection still reading a request head."""
     assert server.server is not None
-    protocols = server.server._protocols
+    protocols = server.server._shared.protocols
     return server.call(lambda: [len(p.h11.trailing_data[0]) for p in list(protocols) if p.h11 is not None])
 
 
 def protocol_count(server: RunningServer) -> int:
     assert server.server is not None
-    protocols = server.server._protocols
+    protocols = server.server._shared.protocols
     return server.call(lambda: len(protocols))
 
 

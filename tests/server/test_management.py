@@ -190,7 +190,7 @@ def test_full_client_buffer_gives_429_and_stays_bounded() -> None:
             assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
             assert posted > 0
             # The server's own queue for that client never exceeded the bound.
-            proto = server.call(lambda: server.server._live[cid])  # type: ignore[union-attr]
+            proto = server.call(lambda: server.server.connections.live[cid])  # type: ignore[union-attr]
             buffered = server.call(lambda: proto.transport.get_write_buffer_size())
             assert buffered <= max_buffer
             # Once the client reads again, posting works again.
