@@ -64,11 +64,11 @@ class Server:
         self.router: App = as_app(app)
         self.only_stages: Optional[frozenset[str]] = None
         if stages:
-            self.only_stages = frozenset(stages)
-            for name in sorted(self.only_stages):
+            known = ", ".join(self.stages()) or "none"  # every stage: none is chosen yet
+            for name in sorted(frozenset(stages)):
                 if self.router.resolve_stage("/" + name) != name:
-                    known = ", ".join(self.stages()) or "none"
                     raise ValueError(f"stage {name!r} does not exist in the API (stages: {known})")
+            self.only_stages = frozenset(stages)
         self.host = host
         self.port = port
         self.config = config or ServerConfig()

@@ -103,11 +103,6 @@ def test_version_prints_the_package_version() -> None:
     assert result.stdout == f"framer {declared}\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="framer/asyncio/_server.py Server.__init__ lists the known stages after "
-           "filtering them by the requested ones, so it says 'none'; the fix is in "
-           "/work/drafts/cplane-server.patch (owned by the server split)")
 def test_unknown_demo_stage_lists_the_demo_stages() -> None:
     result = run_framer("serve", "--demo", "--stage", "nope")
     assert result.returncode == 2
