@@ -49,7 +49,7 @@ KNOWN = {
     "test_close_resumes_reads_paused_on_an_unconsumed_message[framer": (
         "expects reading paused after one unread message; FramerWSProtocol honours "
         "Config.ws_max_queue (32 by default) and pauses when that many wait "
-        "(tests/uvicorn/test_protocol.py checks the same resume with ws_max_queue=1)"
+        "(test_uvicorn_protocol.py checks that closing resumes reads paused at ws_max_queue)"
     ),
 }
 

@@ -259,3 +259,29 @@ def test_server_shutdown_closes_open_connections_with_1012() -> None:
         {"type": "websocket.receive", "text": "hello, then shut down"},
         {"type": "websocket.disconnect", "code": 1012},
     ]
+
+
+def test_closing_resumes_reads_paused_at_ws_max_queue_so_the_peers_close_gets_through() -> None:
+    queued = asyncio.Event()
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await queued.wait()
+        await send({"type": "websocket.close", "code": 1000})  # the message stays unread
+
+    async def main() -> None:
+        async with served(app, ws=FramerWSProtocol, http="h11", ws_max_queue=1) as (server, url):
+            async with connect(url) as ws:
+                (protocol,) = server.server_state.connections
+                assert isinstance(protocol, FramerWSProtocol)
+                protocol.close_timeout = 3600.0  # only the peer's close can end it
+                await ws.send("unread")
+                while protocol.transport.is_reading():
+                    await asyncio.sleep(0.01)
+                queued.set()
+                await asyncio.wait_for(ws.wait_closed(), TIMEOUT)
+                assert protocol.close_timer is None and protocol.transport.is_closing()
+            assert ws.close_code == 1000
+
+    run(main())
