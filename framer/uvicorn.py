@@ -242,6 +242,13 @@ class FramerWSProtocol(asyncio.Protocol):
         raw_path, _, query_string = event.target.partition("?")
         headers = [(b"host", event.host.encode())]
         headers += [(name.lower(), value) for name, value in event.extra_headers]
+        # wsproto's handshake takes these two out of extra_headers; an ASGI
+        # scope has every request header.
+        if event.subprotocols:
+            headers.append((b"sec-websocket-protocol", ", ".join(event.subprotocols).encode()))
+        if event.extensions:
+            offers = ", ".join(str(offer) for offer in event.extensions)
+            headers.append((b"sec-websocket-extensions", offers.encode()))
         self.scope = {
             "type": "websocket",
             "asgi": {"version": self.config.asgi_version, "spec_version": "2.4"},
