@@ -94,8 +94,9 @@ class DeflateParameters:
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
         if self.server_max_window_bits is not None:
             _window_bits("server_max_window_bits", self.server_max_window_bits)
-        if self.client_max_window_bits not in (None, True):
-            _window_bits("client_max_window_bits", self.client_max_window_bits)  # type: ignore[arg-type]
+        bits = self.client_max_window_bits
+        if bits is not None and bits is not True:  # True: offered without a value
+            _window_bits("client_max_window_bits", bits)
 
     @classmethod
     def parse(cls, header: str) -> DeflateParameters:

@@ -36,7 +36,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import unquote
 
 from uvicorn.config import Config
@@ -73,7 +73,7 @@ __all__ = ["FramerWSProtocol"]
 ASGIMessage = MutableMapping[str, Any]
 ASGIApp = Callable[
     [ASGIMessage, Callable[[], Awaitable[ASGIMessage]], Callable[[ASGIMessage], Awaitable[None]]],
-    Awaitable[None],
+    Awaitable[Any],
 ]
 
 _INTERNAL_ERROR_BODY = b"Internal Server Error"
@@ -170,9 +170,10 @@ class FramerWSProtocol(asyncio.Protocol):
 
     # -- asyncio.Protocol -------------------------------------------------
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.connections.add(self)
-        self.transport = transport  # type: ignore[assignment]  # uvicorn hands a Transport
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # uvicorn's ServerState types its set with uvicorn's own protocol classes.
+        self.connections.add(self)  # type: ignore[arg-type]
+        self.transport = transport
         self.server = get_local_addr(transport)
         self.client = get_remote_addr(transport)
         self.scheme = "wss" if is_ssl(transport) else "ws"
@@ -282,13 +283,7 @@ class FramerWSProtocol(asyncio.Protocol):
             self.transport.write(self.conn.send(event.response()))
         violation = self.conn.violation
         if violation is not None:
-            self.logger.info(
-                '%s - "WebSocket %s" closed: %s (%d)',
-                get_client_addr(self.scope),
-                get_path_with_query_string(self.scope),  # type: ignore[arg-type]
-                violation.reason,
-                violation.code,
-            )
+            self._log_request(f"closed {violation.code}: {violation.reason}")
         self._disconnect(event.code, event.reason)
         self.transport.close()
 
@@ -385,7 +380,7 @@ class FramerWSProtocol(asyncio.Protocol):
             if not self.handshake_complete:
                 self.logger.error("ASGI callable returned without completing handshake.")
                 self.send_500_response()
-            elif result is not None:  # type: ignore[unreachable]
+            elif result is not None:
                 self.logger.error("ASGI callable should return None, but returned '%s'.", result)
         if self.response_head is not None:
             # The app started a denial response and returned without its body.
@@ -487,11 +482,7 @@ class FramerWSProtocol(asyncio.Protocol):
             raise ClientDisconnected() from exc
 
     def _accept(self, message: ASGIMessage) -> None:
-        self.logger.info(
-            '%s - "WebSocket %s" [accepted]',
-            get_client_addr(self.scope),
-            get_path_with_query_string(self.scope),  # type: ignore[arg-type]
-        )
+        self._log_request("[accepted]")
         headers = self.default_headers + list(message.get("headers", []))
         self.handshake_complete = True
         if self.transport.is_closing():
@@ -502,12 +493,7 @@ class FramerWSProtocol(asyncio.Protocol):
 
     def _deny(self, status: int) -> None:
         """End the handshake without a WebSocket: no frame may follow."""
-        self.logger.info(
-            '%s - "WebSocket %s" %d',
-            get_client_addr(self.scope),
-            get_path_with_query_string(self.scope),  # type: ignore[arg-type]
-            status,
-        )
+        self._log_request(str(status))
         self.handshake_complete = True
         self.close_sent = True
 
@@ -567,6 +553,16 @@ class FramerWSProtocol(asyncio.Protocol):
         if self.close_timer is not None:
             self.close_timer.cancel()
             self.close_timer = None
+
+    def _log_request(self, outcome: str) -> None:
+        """uvicorn's access line for a WebSocket: ``client - "WebSocket /path" outcome``."""
+        scope = cast(Any, self.scope)
+        self.logger.info(
+            '%s - "WebSocket %s" %s',
+            get_client_addr(scope),
+            get_path_with_query_string(scope),
+            outcome,
+        )
 
     def _trace(self, what: str) -> None:
         if self.logger.isEnabledFor(TRACE_LOG_LEVEL):

@@ -262,3 +262,9 @@ def test_a_wsproto_peers_oversized_compressed_message_closes_with_1009() -> None
     events = transfer(client, server, BytesMessage(data=b"b" * 1001))
     assert [type(e) for e in events] == [CloseConnection]
     assert events[0].code == 1009  # type: ignore[attr-defined]
+
+
+def test_parameters_reject_a_window_of_one_bit() -> None:
+    # 1 == True in Python: the "offered without a value" marker must be True itself.
+    with pytest.raises(ValueError, match="between 9 and 15, got 1"):
+        DeflateParameters(client_max_window_bits=1)
