@@ -61,7 +61,8 @@ sock = socket.socket()
 sock.bind(("127.0.0.1", 0))
 print(sock.getsockname()[1], flush=True)
 config = uvicorn.Config(echo, http="httptools", ws={ws!r}, ws_per_message_deflate=False,
-                        lifespan="off", log_level="warning", ws_max_size=1 << 20)
+                        lifespan="off", log_level="warning", ws_max_size=1 << 20,
+                        ws_ping_interval=None)  # the load generator counts reply bytes: no pings
 uvicorn.Server(config).run(sockets=[sock])
 """
 

@@ -13,6 +13,24 @@ Decompression is bounded: an :class:`Inflater` never produces more than
 small compressed frame announcing gigabytes costs at most the limit in
 memory and closes with 1009.
 
+How an engine uses it (one connection, ``ext`` negotiated by wsproto's
+handshake through ``extensions=[ext]``, ``ext.enabled()`` true afterwards):
+
+* at open: ``inflater = ext.inflater(client, limits.max_message_size)`` and
+  ``deflater = ext.deflater(client)``;
+* receiving: RSV1 on the first frame of a data message marks it compressed;
+  RSV1 on a continuation or control frame, or on any frame without the
+  extension, is 1002.  ``max_frame_size`` applies to the payload as sent;
+  each unmasked payload of a compressed message goes through
+  ``inflater.feed(payload)``, and at FIN ``inflater.finish()`` gives the last
+  bytes; the message size limit is the inflater's (on decompressed bytes),
+  not a sum of wire lengths.  UTF-8 is checked on the decompressed text.  A
+  :class:`DecompressionError` fails the connection with its ``violation``;
+* sending: ``deflater.compress(payload)`` for a whole message (or
+  ``compress(part, fin)`` per part), then framing as usual with RSV1 on the
+  first frame only; ``max_message_size`` applies before compression,
+  fragmentation at ``max_frame_size`` to the compressed bytes.
+
 Sources: RFC 7692 sections 7.1 (parameters: each at most once, window bits
 8..15, ``client_max_window_bits`` may come without a value in an offer), 7.2.1
 (a message is compressed, then the trailing ``00 00 ff ff`` of a sync flush is

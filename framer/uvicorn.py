@@ -145,7 +145,7 @@ class FramerWSProtocol(asyncio.Protocol):
         # What the app has not received yet, and the receive() waiting for it.
         self.inbox: deque[ASGIMessage] = deque()
         self.inbox_waiter: asyncio.Future[None] | None = None
-        self.max_queue = config.ws_max_queue
+        self.max_queue = max(1, config.ws_max_queue)  # 0 would pause for good
         self.read_paused = False
         self.writable = asyncio.Event()
         self.writable.set()
@@ -154,7 +154,10 @@ class FramerWSProtocol(asyncio.Protocol):
         self.response_started = False  # a denial response is being sent
         self.response_head: RejectConnection | None = None  # its head, before the body
         self.close_sent = False  # our close frame (or a final response) is out
-        self.peer_closed = False  # the peer's close frame (or its violation) came in
+        # The connection ended without the app's close (the peer's close or
+        # violation, a keepalive timeout, shutdown): the app's sends raise
+        # ClientDisconnected.
+        self.interrupted = False
         self.disconnected = False  # the transport is gone
         self.disconnect_delivered = False  # the app has its websocket.disconnect
         self.close_timeout = DEFAULT_CLOSE_TIMEOUT
@@ -278,7 +281,7 @@ class FramerWSProtocol(asyncio.Protocol):
             self._cancel_close_timer()
             self.transport.close()
             return
-        self.peer_closed = True
+        self.interrupted = True
         if self.conn.state is ConnectionState.REMOTE_CLOSING:
             self.transport.write(self.conn.send(event.response()))
         violation = self.conn.violation
@@ -338,7 +341,7 @@ class FramerWSProtocol(asyncio.Protocol):
         self.transport.write(
             self.conn.send(CloseConnection(code=_KEEPALIVE_TIMEOUT_CODE, reason=reason))
         )
-        self.close_sent = True
+        self.close_sent = self.interrupted = True
         self._disconnect(_KEEPALIVE_TIMEOUT_CODE, reason)
         self.transport.close()
 
@@ -350,7 +353,7 @@ class FramerWSProtocol(asyncio.Protocol):
         if self.close_sent or self.response_started:
             self._cancel_close_timer()
         elif self.handshake_complete:
-            self.close_sent = True
+            self.close_sent = self.interrupted = True
             self._disconnect(_SHUTDOWN_CODE)
             self.transport.write(self.conn.send(CloseConnection(code=_SHUTDOWN_CODE)))
         else:
@@ -432,7 +435,7 @@ class FramerWSProtocol(asyncio.Protocol):
     async def send(self, message: ASGIMessage) -> None:
         if not self.writable.is_set():
             await self.writable.wait()
-        if self.disconnected or self.peer_closed:
+        if self.disconnected or self.interrupted:
             raise ClientDisconnected()
         kind = message["type"]
         if self.close_sent:

@@ -285,3 +285,38 @@ def test_closing_resumes_reads_paused_at_ws_max_queue_so_the_peers_close_gets_th
             assert ws.close_code == 1000
 
     run(main())
+
+
+def test_after_a_keepalive_timeout_the_app_gets_1011_and_its_sends_raise_oserror() -> None:
+    outcome: list[object] = []
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        outcome.append(await receive())
+        try:
+            await send({"type": "websocket.send", "text": "too late"})
+        except OSError as exc:  # uvicorn's ClientDisconnected
+            outcome.append(type(exc).__name__)
+
+    async def main() -> None:
+        async with served(
+            app, ws=FramerWSProtocol, http="h11", ws_ping_interval=0.05, ws_ping_timeout=0.05
+        ) as (_, url):
+            # A client that never answers pings: raw bytes, no WebSocket library.
+            reader, writer = await asyncio.open_connection("127.0.0.1", int(url.rsplit(":", 1)[1]))
+            writer.write(
+                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            received = await asyncio.wait_for(reader.read(), TIMEOUT)  # until the server closes
+            writer.close()
+        assert received.startswith(b"HTTP/1.1 101")
+        close = received[received.rindex(b"\x88") :]  # the close frame: 1011 and the reason
+        assert close[2:4] == (1011).to_bytes(2, "big") and close[4:] == b"keepalive ping timeout"
+
+    run(main())
+    assert outcome == [
+        {"type": "websocket.disconnect", "code": 1011, "reason": "keepalive ping timeout"},
+        "ClientDisconnected",
+    ]
