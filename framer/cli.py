@@ -110,6 +110,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from framer.controlplane import _cli as controlplane_cli
 
     controlplane_cli.add_serve_arguments(serve)
+    from framer.template import _serve as template_cli
+
+    template_cli.add_serve_arguments(serve)
     controlplane_cli.add_functions_command(sub)
     return parser
 
@@ -134,9 +137,16 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError("give either module:attr or --demo, not both")
     if not 0 <= args.port <= 65535:
         raise CliError(f"--port must be between 0 and 65535, got {args.port}")
+    from framer.template._serve import serve_template, template_path
+
+    template = template_path(args)
+    if template is not None:
+        return serve_template(args, template, _server_config(args))
     control_plane = args.control_plane or bool(args.function) or args.state_dir is not None
     if not args.demo and not args.app and not control_plane:
-        raise CliError("nothing to serve: give module:attr, --demo, or --control-plane")
+        raise CliError("nothing to serve: give module:attr, --demo, --control-plane or "
+                       "--template (no template.yaml, template.yml, serverless.yml or "
+                       "serverless.yaml here)")
     if control_plane and (args.demo or args.app):
         raise CliError("--control-plane, --function and --state-dir serve the apigatewayv2 control plane; not with module:attr or --demo")
     if control_plane:

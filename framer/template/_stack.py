@@ -1,0 +1,357 @@
+"""Running a CloudFormation (or SAM) template's resources, in dependency order.
+
+The order is CloudFormation's: a resource comes after every resource it
+names in ``DependsOn``, ``Ref``, ``Fn::GetAtt`` or ``Fn::Sub``; a cycle is an
+error naming it. Among resources free to go, functions and API parts come
+before deployments and stages, so a deployment snapshots the routes even
+when the template forgot a ``DependsOn``. Resources whose ``Condition`` is
+false are left out. Types framer does not run are listed as skipped and
+answer ``Ref``/``Fn::GetAtt`` with placeholders: the name property
+(``TableName``...) or the logical id, and a well-formed ARN.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from framer.controlplane import FunctionRegistry
+from framer.router import Gateway, IntegrationType
+
+from ._documents import line_of
+from ._errors import TemplateError
+from ._functions import TemplateFunction, function_from_properties, handler_for, merge_globals
+from ._intrinsics import NO_VALUE, Scope, references
+from ._model import ApiEntry, App, RouteEntry, Skipped
+from ._parameters import Pseudo, resolve_parameters
+from ._resources import API_TYPES, Physical, Prior, Provisioner
+
+__all__ = ["run_template"]
+
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+_SAM = "AWS::Serverless-2016-10-31"
+_RANK = {"AWS::ApiGatewayV2::Api": 1, "AWS::ApiGatewayV2::Authorizer": 2,
+         "AWS::ApiGatewayV2::Integration": 3, "AWS::ApiGatewayV2::IntegrationResponse": 4,
+         "AWS::ApiGatewayV2::Route": 5, "AWS::ApiGatewayV2::RouteResponse": 6,
+         "AWS::ApiGatewayV2::Deployment": 8, "AWS::ApiGatewayV2::Stage": 9}
+_NOT_SERVED = {"AWS::Serverless::Api": "a REST API: not served (framer runs WebSocket APIs)",
+               "AWS::Serverless::HttpApi": "an HTTP API: not served (framer runs WebSocket APIs)",
+               "AWS::ApiGateway::RestApi": "a REST API: not served (framer runs WebSocket APIs)"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Resource:
+    logical_id: str
+    type: str
+    properties: Mapping[str, Any]
+    metadata: Mapping[str, Any]
+    depends_on: tuple[str, ...]
+    implicit: bool = False
+
+
+def _placeholder(kind: str, logical_id: str, props: Mapping[str, Any],
+                 pseudo: Pseudo) -> Physical:
+    """``Ref`` and ``Fn::GetAtt`` answers for a resource framer does not run."""
+    _aws, service, resource = (kind.split("::") + ["", ""])[:3]
+    name_prop = props.get(f"{resource}Name") if resource != "SimpleTable" else \
+        props.get("TableName")
+    name = name_prop if isinstance(name_prop, str) else logical_id
+    p, r, a = pseudo.partition, pseudo.region, pseudo.account_id
+    service = service.lower()
+    ref: Any = name
+    if kind in ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
+        arn = f"arn:{p}:dynamodb:{r}:{a}:table/{name}"
+        return Physical(ref, {"Arn": arn, "StreamArn": f"{arn}/stream/1970-01-01T00:00:00.000"})
+    if kind == "AWS::S3::Bucket":
+        return Physical(ref, {"Arn": f"arn:{p}:s3:::{name}",
+                              "DomainName": f"{name}.s3.amazonaws.com"})
+    if service == "iam":
+        return Physical(ref, {"Arn": f"arn:{p}:iam::{a}:{resource.lower()}/{name}"})
+    if kind == "AWS::SQS::Queue":
+        return Physical(f"https://sqs.{r}.amazonaws.com/{a}/{name}",
+                        {"Arn": f"arn:{p}:sqs:{r}:{a}:{name}", "QueueName": name})
+    if kind == "AWS::SNS::Topic":
+        arn = f"arn:{p}:sns:{r}:{a}:{name}"
+        return Physical(arn, {"TopicArn": arn, "TopicName": name})
+    return Physical(ref, {"Arn": f"arn:{p}:{service}:{r}:{a}:{resource.lower()}/{name}"})
+
+
+class _Run:
+    """One evaluation of a template document."""
+
+    def __init__(self, document: Any, *, file: Path, base: Path, overrides: Mapping[str, str],
+                 pseudo: Pseudo, origins: Mapping[str, str]) -> None:
+        self.document = document
+        self.file = file
+        self.base = base
+        self.pseudo = pseudo
+        self.origins = origins
+        if not isinstance(document, dict):
+            raise TemplateError("a template must be a map with Resources", file=file)
+        resources = document.get("Resources")
+        if not isinstance(resources, dict) or not resources:
+            raise TemplateError("the template has no Resources (a map of logical id to "
+                                "resource)", file=file, where="Resources")
+        transform = document.get("Transform")
+        self.sam = _SAM in (transform if isinstance(transform, list) else [transform])
+        try:
+            values = resolve_parameters(document.get("Parameters"), overrides)
+        except TemplateError as exc:
+            raise self._locate(exc) from None
+        values.update(pseudo.values())
+        values["AWS::NoValue"] = NO_VALUE
+        self.conditions: dict[str, bool] = {}
+        self._evaluating: list[str] = []
+        self.physical: dict[str, Physical] = {}
+        self.scope = Scope(values=values, mappings=document.get("Mappings") or {},
+                           ref=self._ref, get_att=self._get_att, condition=self._condition,
+                           region=pseudo.region, error=self._error)
+        self.resources = self._read_resources(resources)
+
+    # -- errors ------------------------------------------------------------------------
+
+    def _error(self, message: str, path: tuple[Any, ...]) -> TemplateError:
+        if len(path) > 1 and path[0] == "Resources" and path[1] in self.origins:
+            return TemplateError(message, file=self.file, where=self.origins[path[1]])
+        where = ".".join(str(p) for p in path if not str(p).startswith(("Fn::", "Ref")))
+        return TemplateError(message, file=self.file, where=where,
+                             line=line_of(self.document, path))
+
+    def _locate(self, exc: TemplateError) -> TemplateError:
+        path = tuple(exc.where.split(".")) if exc.where else ()
+        if len(path) > 1 and path[0] == "Resources" and path[1] in self.origins:
+            return TemplateError(exc.problem, file=self.file, where=self.origins[path[1]])
+        return exc.located(file=self.file, line=line_of(self.document, path))
+
+    # -- names -------------------------------------------------------------------------
+
+    def _condition(self, name: str, path: tuple[Any, ...]) -> bool:
+        if name in self.conditions:
+            return self.conditions[name]
+        declared = self.document.get("Conditions") or {}
+        if name not in declared:
+            raise self._error(f"no condition named {name!r} in Conditions", path)
+        if name in self._evaluating:
+            cycle = " -> ".join(self._evaluating[self._evaluating.index(name):] + [name])
+            raise self._error(f"circular condition: {cycle}", ("Conditions", name))
+        self._evaluating.append(name)
+        try:
+            self.conditions[name] = self.scope.test(declared[name], ("Conditions", name))
+        finally:
+            self._evaluating.pop()
+        return self.conditions[name]
+
+    def _ref(self, name: str, path: tuple[Any, ...]) -> Any:
+        found = self.physical.get(name)
+        if found is None:
+            raise self._error(f"Ref to {name!r}: no parameter, pseudo parameter or resource "
+                              "of that name", path)
+        return found.ref
+
+    def _get_att(self, name: str, attribute: str, path: tuple[Any, ...]) -> Any:
+        found = self.physical.get(name)
+        if found is None:
+            raise self._error(f"Fn::GetAtt {name}.{attribute}: no resource named {name!r}", path)
+        if attribute not in found.attributes:
+            known = ", ".join(sorted(found.attributes)) or "none"
+            raise self._error(f"Fn::GetAtt {name}.{attribute}: {name} has no attribute "
+                              f"{attribute!r} (it has: {known})", path)
+        return found.attributes[attribute]
+
+    # -- resources ----------------------------------------------------------------------
+
+    def _read_resources(self, resources: Mapping[str, Any]) -> dict[str, _Resource]:
+        out: dict[str, _Resource] = {}
+        for logical_id, body in resources.items():
+            path = ("Resources", logical_id)
+            if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
+                raise self._error("a resource must be a map with a Type", path)
+            condition = body.get("Condition")
+            if condition is not None and not self._condition(str(condition),
+                                                             path + ("Condition",)):
+                continue
+            depends = body.get("DependsOn", [])
+            depends = [depends] if isinstance(depends, str) else depends
+            props = body.get("Properties") or {}
+            if not isinstance(props, dict):
+                raise self._error("Properties must be a map", path + ("Properties",))
+            out[logical_id] = _Resource(logical_id, body["Type"], props,
+                                        body.get("Metadata") or {}, tuple(depends))
+            if body["Type"] == "AWS::Serverless::Function" and "Role" not in props:
+                role = f"{logical_id}Role"  # SAM makes the execution role
+                out.setdefault(role, _Resource(role, "AWS::IAM::Role", {}, {}, (), True))
+        for resource in out.values():
+            for i, other in enumerate(resource.depends_on):
+                if other not in out:
+                    raise self._error(f"DependsOn {other!r}: no resource of that name",
+                                      ("Resources", resource.logical_id, "DependsOn", i))
+        return out
+
+    def order(self) -> list[_Resource]:
+        """The resources, each after those it depends on; a cycle is an error."""
+        needs: dict[str, set[str]] = {}
+        for rid, resource in self.resources.items():
+            named = references(resource.properties) | set(resource.depends_on)
+            needs[rid] = {n for n in named if n in self.resources and n != rid}
+        users: dict[str, list[str]] = {rid: [] for rid in self.resources}
+        for rid, deps in needs.items():
+            for dep in deps:
+                users[dep].append(rid)
+        index = {rid: i for i, rid in enumerate(self.resources)}
+        waiting = {rid: len(deps) for rid, deps in needs.items()}
+        ready = [(_RANK.get(self.resources[r].type, 7 if self.resources[r].type not in
+                            FUNCTION_TYPES else 0), index[r], r)
+                 for r, n in waiting.items() if n == 0]
+        heapq.heapify(ready)
+        out = []
+        while ready:
+            _rank, _i, rid = heapq.heappop(ready)
+            out.append(self.resources[rid])
+            for user in users[rid]:
+                waiting[user] -= 1
+                if waiting[user] == 0:
+                    kind = self.resources[user].type
+                    heapq.heappush(ready, (_RANK.get(kind, 0 if kind in FUNCTION_TYPES
+                                                     else 7), index[user], user))
+        if len(out) < len(self.resources):
+            raise self._error("circular dependency: " + self._cycle(needs, waiting),
+                              ("Resources", next(r for r, n in waiting.items() if n)))
+        return out
+
+    @staticmethod
+    def _cycle(needs: Mapping[str, set[str]], waiting: Mapping[str, int]) -> str:
+        stuck = {r for r, n in waiting.items() if n}
+        start = min(stuck)
+        trail = [start]
+        while True:
+            step = min(d for d in needs[trail[-1]] if d in stuck)
+            if step in trail:
+                loop = trail[trail.index(step):] + [step]
+                return " -> ".join(loop) + " (by DependsOn, Ref, Fn::GetAtt or Fn::Sub)"
+            trail.append(step)
+
+    def properties(self, resource: _Resource) -> dict[str, Any]:
+        path = ("Resources", resource.logical_id, "Properties")
+        props = dict(resource.properties)
+        if self.sam and resource.type == "AWS::Serverless::Function":
+            defaults = (self.document.get("Globals") or {}).get("Function") or {}
+            props = merge_globals(defaults, props)
+        resolved = self.scope.resolve(props, path)
+        return resolved if isinstance(resolved, dict) else {}
+
+
+def _skip_reason(kind: str) -> str:
+    return _NOT_SERVED.get(kind, "not emulated")
+
+
+def run_template(document: Any, *, file: Path, gateway: Gateway, registry: FunctionRegistry,
+                 overrides: Mapping[str, str], pseudo: Pseudo, prior: Optional[Prior] = None,
+                 origins: Optional[Mapping[str, str]] = None, fmt: Optional[str] = None,
+                 watched: tuple[Path, ...] = ()) -> tuple[App, Prior]:
+    """Provision ``document`` (a parsed CloudFormation template) onto ``gateway``,
+    its functions into ``registry``; the ``App`` made and the ``Prior`` for a
+    later reload. Raises ``TemplateError`` (file, place, property)."""
+    run = _Run(document, file=file, base=file.parent, overrides=overrides, pseudo=pseudo,
+               origins=origins or {})
+    provisioner = Provisioner(gateway, registry, prior or Prior())
+    functions: dict[str, TemplateFunction] = {}
+    skipped: list[Skipped] = []
+    warnings: list[str] = []
+    environment: dict[str, tuple[str, str]] = {}
+    for resource in run.order():
+        rid = resource.logical_id
+        if resource.implicit:
+            run.physical[rid] = _placeholder(resource.type, rid, {}, pseudo)
+            continue
+        if resource.type in API_TYPES and resource.type != "AWS::ApiGatewayV2::Api":
+            api_id = run.scope.resolve(resource.properties.get("ApiId"),
+                                       ("Resources", rid, "Properties", "ApiId"))
+            if not provisioner.serves(api_id):
+                if api_id in provisioner.other_apis:
+                    skipped.append(Skipped(rid, resource.type, f"part of {api_id}, an "
+                                           f"{provisioner.other_apis[api_id]} API"))
+                    run.physical[rid] = Physical(rid, {})
+                    continue
+                raise run._error(f"ApiId {api_id!r} is no AWS::ApiGatewayV2::Api of the "
+                                 "template", ("Resources", rid, "Properties", "ApiId"))
+        if resource.type in FUNCTION_TYPES:
+            props = run.properties(resource)
+            where = run._error("", ("Resources", rid, "Properties")).where or rid
+            try:
+                function = function_from_properties(
+                    rid, resource.type, props, resource.metadata, base=run.base,
+                    stack_name=pseudo.stack_name, where=where)
+                handler = handler_for(function, pseudo.region)
+            except TemplateError as exc:
+                raise run._locate(exc) from None
+            name = function.function.name
+            functions[name] = function
+            registry.add(name, handler, spec=f"{function.function.handler} "
+                                             f"({function.function.code_dir})")
+            for key, value in function.function.environment.items():
+                seen = environment.setdefault(key, (value, name))
+                if seen[0] != value:
+                    warnings.append(f"functions {seen[1]} and {name} set {key} differently; "
+                                    "in-process functions share one environment")
+            arn = f"arn:{pseudo.partition}:lambda:{pseudo.region}:{pseudo.account_id}:function:{name}"
+            run.physical[rid] = Physical(name, {"Arn": arn})
+            continue
+        if resource.type in API_TYPES:
+            props = run.properties(resource)
+            try:
+                run.physical[rid] = provisioner.provision(resource.type, rid, props)
+            except TemplateError as exc:
+                raise run._locate(exc) from None
+            if rid in provisioner.other_apis:
+                skipped.append(Skipped(rid, resource.type, f"an {provisioner.other_apis[rid]} "
+                                       "API: not served (framer runs WebSocket APIs)"))
+            continue
+        try:
+            props = run.properties(resource)
+        except TemplateError:
+            props = dict(resource.properties)
+        run.physical[rid] = _placeholder(resource.type, rid, props, pseudo)
+        skipped.append(Skipped(rid, resource.type, _skip_reason(resource.type)))
+    try:
+        provisioner.finish()
+    except Exception as exc:  # an ApiGatewayError from the last deployments
+        raise TemplateError(str(exc), file=file) from None
+    apis = tuple(_api_entry(gateway, logical_id, api_id, functions)
+                 for logical_id, api_id in provisioner.websocket_apis.items())
+    for function in functions.values():
+        if function.problem is not None:
+            warnings.append(f"function {function.function.name} ({function.logical_id}) "
+                            f"cannot run: {function.problem}; its routes answer as a "
+                            "failing integration does")
+    kind = fmt or ("sam" if run.sam else "cloudformation")
+    return (App(file=file, format=kind, apis=apis, functions=tuple(functions.values()),
+                skipped=tuple(skipped), warnings=tuple(warnings), watched=watched or (file,)),
+            Prior(dict(provisioner.websocket_apis)))
+
+
+def _api_entry(gateway: Gateway, logical_id: str, api_id: str,
+               functions: Mapping[str, TemplateFunction]) -> ApiEntry:
+    from framer.controlplane import function_name
+
+    api = gateway.get_api(api_id)
+    integrations = {i.integration_id: i for i in gateway.get_integrations(api_id)}
+    authorizers = {a.authorizer_id: a for a in gateway.get_authorizers(api_id)}
+    routes = []
+    for route in sorted(gateway.get_routes(api_id), key=lambda r: r.route_key):
+        integration = integrations.get(route.integration_id or "")
+        kind = integration.integration_type.value if integration is not None else None
+        target = ""
+        function = None
+        if integration is not None and integration.integration_type is IntegrationType.AWS_PROXY:
+            target = function_name(integration.integration_uri or "") or ""
+            function = functions.get(target)
+        elif integration is not None:
+            target = integration.integration_uri or ""
+        authorizer = authorizers.get(route.authorizer_id or "")
+        routes.append(RouteEntry(
+            route.route_key, kind, target, function,
+            function_name(authorizer.authorizer_uri or "") if authorizer else None))
+    return ApiEntry(logical_id, api_id, api.name,
+                    tuple(s.stage_name for s in gateway.get_stages(api_id)), tuple(routes))
