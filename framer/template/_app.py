@@ -59,7 +59,10 @@ class LoadOptions:
 def _stack_name(path: Path, given: Optional[str]) -> str:
     if given:
         return given
-    name = re.sub(r"[^A-Za-z0-9-]", "-", path.resolve().parent.name).strip("-")
+    # cdk.out/NAME.template.json is stack NAME's; else the template's directory names it.
+    base = path.name[:-len(".template.json")] if path.name.endswith(".template.json") \
+        else path.resolve().parent.name
+    name = re.sub(r"[^A-Za-z0-9-]", "-", base).strip("-")
     return name if name and name[0].isalpha() else f"stack-{name or 'framer'}"
 
 

@@ -12,7 +12,8 @@ __all__ = ["print_banner"]
 
 def print_banner(app: App, host: str, port: int, out: TextIO, *, seconds: float) -> None:
     """Per API its stage URLs, @connections URL and routes (with each route's
-    function: name, handler, runtime, code directory); then what was not run."""
+    function: name, handler, runtime, code directory); then what was not run;
+    last, the control plane's URL."""
     base = f"{host}:{port}"
     stages = [stage for api in app.apis for stage in api.stages]
     print(f"framer: {app.file} ({app.format}) loaded in {seconds * 1000:.0f} ms: "
@@ -43,11 +44,13 @@ def print_banner(app: App, host: str, port: int, out: TextIO, *, seconds: float)
             if route.authorizer:
                 what += f"  (authorizer {route.authorizer})"
             print(f"framer:   route {route.route_key:<{width}} -> {what}", file=out)
-    print(f"framer: control plane http://{base}/v2/apis (aws apigatewayv2 ... "
-          f"--endpoint-url http://{base})", file=out)
+    groups: dict[tuple[str, str], list[str]] = {}
     for skipped in app.skipped:
-        print(f"framer: ignored {skipped.logical_id} ({skipped.type}): {skipped.reason}",
-              file=out)
+        groups.setdefault((skipped.type, skipped.reason), []).append(skipped.logical_id)
+    for (kind, reason), ids in groups.items():
+        print(f"framer: ignored {kind} ({reason}): {', '.join(ids)}", file=out)
     for warning in app.warnings:
         print(f"framer: warning: {warning}", file=out)
+    print(f"framer: control plane http://{base}/v2/apis (aws apigatewayv2 ... "
+          f"--endpoint-url http://{base})", file=out)
     out.flush()

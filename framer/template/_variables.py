@@ -141,13 +141,15 @@ class Variables:
         if address in self._active:
             raise self._error(f"circular variable: ${{self:{address}}} refers to itself "
                               f"through {' -> '.join(self._active)}", where)
-        node: Any = self.document
-        for part in [p for p in address.split(".") if p]:
-            if not isinstance(node, dict) or part not in node:
-                return _MISSING
-            node = node[part]
         self._active.append(address)
         try:
+            node: Any = self.document
+            for part in [p for p in address.split(".") if p]:
+                if not isinstance(node, dict) or part not in node:
+                    return _MISSING
+                node = node[part]
+                if isinstance(node, str) and "${" in node:
+                    node = self._string(node, address)
             return self.resolve(node, address)
         finally:
             self._active.pop()
