@@ -49,6 +49,8 @@ def print_banner(app: App, host: str, port: int, out: TextIO, *, seconds: float)
         groups.setdefault((skipped.type, skipped.reason), []).append(skipped.logical_id)
     for (kind, reason), ids in groups.items():
         print(f"framer: ignored {kind} ({reason}): {', '.join(ids)}", file=out)
+    for name, value in app.outputs.items():
+        print(f"framer: output {name} = {value}", file=out)
     for warning in app.warnings:
         print(f"framer: warning: {warning}", file=out)
     print(f"framer: control plane http://{base}/v2/apis (aws apigatewayv2 ... "

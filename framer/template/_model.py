@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 from ._functions import TemplateFunction
 
@@ -63,4 +63,6 @@ class App:
     skipped: tuple[Skipped, ...]
     warnings: tuple[str, ...]
     watched: tuple[Path, ...]
+    outputs: Mapping[str, Any]
+    """The template's ``Outputs``, evaluated (name -> value)."""
     """The files the template was read from (for ``--reload``)."""

@@ -232,6 +232,18 @@ class _Run:
                 return " -> ".join(loop) + " (by DependsOn, Ref, Fn::GetAtt or Fn::Sub)"
             trail.append(step)
 
+    def outputs(self) -> dict[str, Any]:
+        """The ``Outputs`` whose condition holds, name -> evaluated ``Value``."""
+        out = {}
+        for name, spec in (self.document.get("Outputs") or {}).items():
+            path = ("Outputs", name)
+            if not isinstance(spec, dict) or "Value" not in spec:
+                raise self._error("an output must be a map with a Value", path)
+            condition = spec.get("Condition")
+            if condition is None or self._condition(str(condition), path + ("Condition",)):
+                out[name] = self.scope.resolve(spec["Value"], path + ("Value",))
+        return out
+
     def properties(self, resource: _Resource) -> dict[str, Any]:
         path = ("Resources", resource.logical_id, "Properties")
         props = dict(resource.properties)
@@ -327,7 +339,8 @@ def run_template(document: Any, *, file: Path, gateway: Gateway, registry: Funct
                             "failing integration does")
     kind = fmt or ("sam" if run.sam else "cloudformation")
     return (App(file=file, format=kind, apis=apis, functions=tuple(functions.values()),
-                skipped=tuple(skipped), warnings=tuple(warnings), watched=watched or (file,)),
+                skipped=tuple(skipped), warnings=tuple(warnings), watched=watched or (file,),
+                outputs=run.outputs()),
             Prior(dict(provisioner.websocket_apis)))
 
 

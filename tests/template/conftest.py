@@ -11,7 +11,10 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from framer.template import TemplateGateway
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -97,3 +100,38 @@ def run_cli(*args: str, cwd: Optional[Path] = None) -> subprocess.CompletedProce
     return subprocess.run([sys.executable, "-m", "framer.cli", "serve", "--port", "0", *args],
                           cwd=cwd or ROOT, capture_output=True, text=True, timeout=TIMEOUT,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+def write(directory: Path, text: str, name: str = "template.yaml") -> Path:
+    """``text`` (dedented) written to ``directory/name``."""
+    import textwrap
+
+    path = directory / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+def open_template(directory: Path, text: str, name: str = "template.yaml",
+                  **options: object) -> "TemplateGateway":
+    """Load a template written from ``text`` (``LoadOptions`` from ``options``)."""
+    from framer.template import LoadOptions, TemplateGateway
+
+    return TemplateGateway.open(write(directory, text, name), LoadOptions(**options))  # type: ignore[arg-type]
+
+
+HANDLERS = '''
+import json, os
+
+def echo(event, context):
+    return {"statusCode": 200, "body": event.get("body") or ""}
+
+def env(event, context):
+    return {"statusCode": 200, "body": json.dumps({k: os.environ.get(k) for k in ("A", "B")})}
+'''
+
+
+def code_dir(directory: Path, name: str = "src") -> Path:
+    """A code directory with ``app.echo`` and ``app.env`` handlers."""
+    (directory / name).mkdir(exist_ok=True)
+    (directory / name / "app.py").write_text(HANDLERS, encoding="utf-8")
+    return directory / name
