@@ -11,6 +11,7 @@ connections stay on their stage.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
@@ -90,7 +91,11 @@ class Provisioner:
         try:
             return make(site)
         except ApiGatewayError as exc:
-            raise TemplateError(str(exc), where=site.where()) from None
+            # "Invalid routeKey ...": name the property (RouteKey) when the template has it.
+            named = re.match(r"Invalid (\w+)", str(exc))
+            prop = named.group(1)[:1].upper() + named.group(1)[1:] if named else ""
+            raise TemplateError(str(exc), where=site.where(prop if prop in props else None)) \
+                from None
 
     # -- the resource types ---------------------------------------------------------
 
