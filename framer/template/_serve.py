@@ -1,8 +1,8 @@
 """``framer serve --template PATH``: load, print the banner, serve, reload.
 
 ``framer.cli`` adds the options (``add_serve_arguments``) and calls
-``serve_template``; problems are ``framer.cli.CliError`` (one line, exit
-status 2), raised before anything listens.
+``serve_template``, which prints a problem as one line (``framer: error:
+...``) and returns exit status 2, before anything listens.
 """
 
 from __future__ import annotations
@@ -25,10 +25,8 @@ __all__ = ["add_serve_arguments", "template_path", "serve_template"]
 _POLL_S = 0.5
 
 
-def _cli_error(message: str) -> Exception:
-    from framer.cli import CliError
-
-    return CliError(message)
+class _ServeError(Exception):
+    """A problem with the options or the port (printed like a TemplateError)."""
 
 
 def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
@@ -53,16 +51,16 @@ def template_path(args: argparse.Namespace) -> Optional[Path]:
         return Path(args.template)
     if args.app or args.demo or args.control_plane or args.function or args.state_dir:
         return None
-    return discover(Path.cwd())
+    return discover(Path("."))
 
 
 def _options(args: argparse.Namespace) -> LoadOptions:
     try:
         overrides = parse_overrides(args.parameter_overrides)
     except ValueError as exc:
-        raise _cli_error(str(exc)) from None
+        raise _ServeError(str(exc)) from None
     if args.stage and len(args.stage) > 1:
-        raise _cli_error("--stage: give one stage for a template")
+        raise _ServeError("--stage: give one stage for a template")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return LoadOptions(overrides=overrides, stage=args.stage[0] if args.stage else None,
                        region=region)
@@ -101,17 +99,22 @@ async def _watch(loaded: TemplateGateway) -> None:
 
 
 def serve_template(args: argparse.Namespace, path: Path, config: Any) -> int:
-    """Serve the template at ``path`` until SIGINT/SIGTERM."""
+    """Serve the template at ``path`` until SIGINT/SIGTERM; the exit status."""
+    try:
+        return _serve(args, path, config)
+    except (TemplateError, _ServeError) as exc:
+        print(f"framer: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _serve(args: argparse.Namespace, path: Path, config: Any) -> int:
     from framer.asyncio import Server, run_until_signal
 
     if args.app or args.demo or args.control_plane or args.function or args.state_dir:
-        raise _cli_error("--template serves the template's APIs; not with module:attr, "
-                         "--demo or the --control-plane options")
+        raise _ServeError("--template serves the template's APIs; not with module:attr, "
+                          "--demo or the --control-plane options")
     started_at = time.perf_counter()
-    try:
-        loaded = TemplateGateway.open(path, _options(args))
-    except TemplateError as exc:
-        raise _cli_error(str(exc)) from None
+    loaded = TemplateGateway.open(path, _options(args))
     seconds = time.perf_counter() - started_at
     server = Server(loaded.app, args.host, args.port, config=config)
     tasks: list[asyncio.Task[None]] = []
@@ -125,6 +128,6 @@ def serve_template(args: argparse.Namespace, path: Path, config: Any) -> int:
     try:
         asyncio.run(run_until_signal(server, started=started))
     except OSError as exc:
-        raise _cli_error(f"cannot listen on {args.host}:{args.port}: "
-                         f"{exc.strerror or exc}") from None
+        raise _ServeError(f"cannot listen on {args.host}:{args.port}: "
+                          f"{exc.strerror or exc}") from None
     return 0

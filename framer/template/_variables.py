@@ -139,8 +139,9 @@ class Variables:
 
     def _self(self, address: str, where: str) -> Any:
         if address in self._active:
-            raise self._error(f"circular variable: ${{self:{address}}} refers to itself "
-                              f"through {' -> '.join(self._active)}", where)
+            loop = self._active[self._active.index(address):] + [address]
+            raise self._error("circular variable: " + " -> ".join(
+                f"${{self:{a}}}" for a in loop), where)
         self._active.append(address)
         try:
             node: Any = self.document
