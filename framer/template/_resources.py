@@ -105,7 +105,7 @@ class Provisioner:
         if protocol != "WEBSOCKET":
             self.other_apis[site.logical_id] = protocol
             return Physical(site.logical_id, {"ApiId": site.logical_id, "ApiEndpoint": ""})
-        options = {"description": site.props.get("Description")}
+        options: dict[str, Any] = {"description": site.props.get("Description")}
         rse = site.need("RouteSelectionExpression")
         key_expression = site.props.get("ApiKeySelectionExpression")
         api_id = self.prior.api_ids.get(site.logical_id)
@@ -208,8 +208,10 @@ class Provisioner:
     def _deployment(self, site: _Site) -> Physical:
         api_id = site.need("ApiId")
         stage = site.props.get("StageName")
-        if stage is not None and (api_id, stage) not in self._existing_stages(api_id):
-            self.gateway.create_stage(api_id, stage)
+        if stage is not None:
+            if (api_id, stage) not in self._existing_stages(api_id):
+                self.gateway.create_stage(api_id, stage)
+            self.stages_seen.add((api_id, stage))
         deployment = self.gateway.create_deployment(api_id, stage,
                                                     site.props.get("Description"))
         return Physical(deployment.deployment_id, {"DeploymentId": deployment.deployment_id})
@@ -243,8 +245,8 @@ class Provisioner:
     def finish(self) -> None:
         """Deploy the ``AutoDeploy`` stages and, on a reload, delete the
         stages and APIs the template no longer has."""
-        for api_id, stage in self.auto_deploy:
-            self.gateway.create_deployment(api_id, stage, "AutoDeploy")
+        for api_id, stage_name in self.auto_deploy:
+            self.gateway.create_deployment(api_id, stage_name, "AutoDeploy")
         for logical_id, api_id in self.prior.api_ids.items():
             if logical_id not in self.websocket_apis:
                 self.gateway.delete_api(api_id)

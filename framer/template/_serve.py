@@ -67,7 +67,7 @@ def _options(args: argparse.Namespace) -> LoadOptions:
 
 
 def _signature(paths: tuple[Path, ...]) -> tuple[Any, ...]:
-    out = []
+    out: list[Optional[tuple[int, int]]] = []
     for path in paths:
         try:
             stat = path.stat()
