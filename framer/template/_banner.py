@@ -21,10 +21,11 @@ def print_banner(app: App, host: str, port: int, out: TextIO, *, seconds: float)
     for api in app.apis:
         print(f"framer: API {api.logical_id} {api.name!r} (id {api.api_id})", file=out)
         for stage in api.stages:
-            short = f"ws://{base}/{stage}" if stages.count(stage) == 1 else "(name shared)"
-            print(f"framer:   stage {stage}: {short}  ws://{base}/{api.api_id}/{stage}",
-                  file=out)
-            print(f"framer:     @connections http://{base}/{api.api_id}/{stage}/@connections/"
+            # The short /{stage} form works while no other API has the stage name.
+            prefix = f"/{stage}" if stages.count(stage) == 1 else f"/{api.api_id}/{stage}"
+            print(f"framer:   stage {stage}: ws://{base}{prefix}  (also "
+                  f"ws://{base}/{api.api_id}/{stage})", file=out)
+            print(f"framer:     @connections http://{base}{prefix}/@connections/"
                   "{connectionId}", file=out)
         if not api.stages:
             print("framer:   no stage: nothing to connect to until a stage is made", file=out)

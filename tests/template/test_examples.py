@@ -33,6 +33,11 @@ def test_chat_broadcasts_to_every_connection(tmp_path: Path, args: list[str], st
         banner = "\n".join(server.banner)
         for route in ("$connect", "$disconnect", "sendmessage"):
             assert f"route {route}" in banner
+        base = f"127.0.0.1:{server.port}"
+        assert f"framer:   stage {stage}: ws://{base}/{stage}  (also ws://{base}/" in banner
+        assert f"framer:     @connections http://{base}/{stage}/@connections/{{connectionId}}" \
+            in banner
+        assert "ignored AWS::DynamoDB::Table (not emulated)" in banner
         with connect(server.url(f"/{stage}")) as alice, connect(server.url(f"/{stage}")) as bob:
             assert len(_stored(store)) == 2  # $connect ran for both
             alice.send(json.dumps({"action": "sendmessage", "data": "hello"}))
