@@ -37,6 +37,19 @@ class Physical:
 
     ref: Any
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    placeholder: bool = False
+    """True for a resource framer does not run: any attribute gets a placeholder."""
+
+    def attribute(self, name: str) -> Any:
+        """``Fn::GetAtt``'s answer, or ``KeyError``."""
+        if name in self.attributes:
+            return self.attributes[name]
+        if not self.placeholder:
+            raise KeyError(name)
+        arn = self.attributes.get("Arn")
+        if name.endswith("Arn") and isinstance(arn, str):
+            return arn
+        return f"{self.ref}.{name}"
 
 
 @dataclass(slots=True)

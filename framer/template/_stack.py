@@ -53,29 +53,32 @@ class _Resource:
 
 def _placeholder(kind: str, logical_id: str, props: Mapping[str, Any],
                  pseudo: Pseudo) -> Physical:
-    """``Ref`` and ``Fn::GetAtt`` answers for a resource framer does not run."""
-    _aws, service, resource = (kind.split("::") + ["", ""])[:3]
-    name_prop = props.get(f"{resource}Name") if resource != "SimpleTable" else \
-        props.get("TableName")
+    """``Ref`` and ``Fn::GetAtt`` answers for a resource framer does not run: its
+    name property (``TableName``...) or logical id, and a well-formed ARN."""
+    resource = (kind.split("::") + ["", ""])[2]
+    name_prop = props.get("TableName" if resource == "SimpleTable" else f"{resource}Name")
     name = name_prop if isinstance(name_prop, str) else logical_id
+    ref, attributes = _placeholder_values(kind, name, pseudo)
+    return Physical(ref, attributes, placeholder=True)
+
+
+def _placeholder_values(kind: str, name: str, pseudo: Pseudo) -> tuple[Any, dict[str, Any]]:
+    _aws, service, resource = (kind.split("::") + ["", ""])[:3]
     p, r, a = pseudo.partition, pseudo.region, pseudo.account_id
-    service = service.lower()
-    ref: Any = name
     if kind in ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
         arn = f"arn:{p}:dynamodb:{r}:{a}:table/{name}"
-        return Physical(ref, {"Arn": arn, "StreamArn": f"{arn}/stream/1970-01-01T00:00:00.000"})
+        return name, {"Arn": arn, "StreamArn": f"{arn}/stream/1970-01-01T00:00:00.000"}
     if kind == "AWS::S3::Bucket":
-        return Physical(ref, {"Arn": f"arn:{p}:s3:::{name}",
-                              "DomainName": f"{name}.s3.amazonaws.com"})
-    if service == "iam":
-        return Physical(ref, {"Arn": f"arn:{p}:iam::{a}:{resource.lower()}/{name}"})
+        return name, {"Arn": f"arn:{p}:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+    if service == "IAM":
+        return name, {"Arn": f"arn:{p}:iam::{a}:{resource.lower()}/{name}"}
     if kind == "AWS::SQS::Queue":
-        return Physical(f"https://sqs.{r}.amazonaws.com/{a}/{name}",
-                        {"Arn": f"arn:{p}:sqs:{r}:{a}:{name}", "QueueName": name})
+        return (f"https://sqs.{r}.amazonaws.com/{a}/{name}",
+                {"Arn": f"arn:{p}:sqs:{r}:{a}:{name}", "QueueName": name})
     if kind == "AWS::SNS::Topic":
         arn = f"arn:{p}:sns:{r}:{a}:{name}"
-        return Physical(arn, {"TopicArn": arn, "TopicName": name})
-    return Physical(ref, {"Arn": f"arn:{p}:{service}:{r}:{a}:{resource.lower()}/{name}"})
+        return arn, {"TopicArn": arn, "TopicName": name}
+    return name, {"Arn": f"arn:{p}:{service.lower()}:{r}:{a}:{resource.lower()}/{name}"}
 
 
 class _Run:
@@ -154,11 +157,12 @@ class _Run:
         found = self.physical.get(name)
         if found is None:
             raise self._error(f"Fn::GetAtt {name}.{attribute}: no resource named {name!r}", path)
-        if attribute not in found.attributes:
+        try:
+            return found.attribute(attribute)
+        except KeyError:
             known = ", ".join(sorted(found.attributes)) or "none"
             raise self._error(f"Fn::GetAtt {name}.{attribute}: {name} has no attribute "
-                              f"{attribute!r} (it has: {known})", path)
-        return found.attributes[attribute]
+                              f"{attribute!r} (it has: {known})", path) from None
 
     # -- resources ----------------------------------------------------------------------
 
@@ -290,6 +294,12 @@ def run_template(document: Any, *, file: Path, gateway: Gateway, registry: Funct
                                  "template", ("Resources", rid, "Properties", "ApiId"))
         if resource.type in FUNCTION_TYPES:
             props = run.properties(resource)
+            events = props.get("Events") if resource.type == "AWS::Serverless::Function" else None
+            for event, spec in (events.items() if isinstance(events, dict) else []):
+                kind = spec.get("Type") if isinstance(spec, dict) else None
+                skipped.append(Skipped(f"{rid}.Events.{event}", f"SAM event {kind}",
+                                       "not served (framer runs WebSocket APIs; SAM has no "
+                                       "WebSocket event)"))
             where = run._error("", ("Resources", rid, "Properties")).where or rid
             try:
                 function = function_from_properties(

@@ -128,8 +128,12 @@ class Variables:
         if source == "aws":
             return {"region": self.region, "accountId": self.account_id}.get(address, _MISSING)
         if source == "param":
+            # v3: params.<stage> / params.default; v4: stages.<stage>.params / stages.default.params
             params = self.document.get("params") or {}
-            for group in (params.get(self.stage) or {}, params.get("default") or {}):
+            stages = self.document.get("stages") or {}
+            groups = [params.get(self.stage), (stages.get(self.stage) or {}).get("params"),
+                      params.get("default"), (stages.get("default") or {}).get("params")]
+            for group in [g for g in groups if isinstance(g, dict)]:
                 if address in group:
                     return self.resolve(group[address], f"params.{address}")
             return _MISSING

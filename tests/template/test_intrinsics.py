@@ -68,6 +68,12 @@ def test_get_att_gives_well_formed_arns(tmp_path: Path) -> None:
     assert got["B"] == "arn:aws:s3:::Bucket"
 
 
+def test_get_att_of_an_unemulated_resource_never_fails(tmp_path: Path) -> None:
+    got = outputs(tmp_path, W="!GetAtt Bucket.WebsiteURL", K="!GetAtt Table.KinesisStreamArn")
+    assert got == {"W": "Bucket.WebsiteURL",
+                   "K": "arn:aws:dynamodb:us-east-1:123456789012:table/chat-connections"}
+
+
 def test_sub_forms(tmp_path: Path) -> None:
     got = outputs(tmp_path, A='!Sub "${Env}-${AWS::Region}-${Fn.Arn}"',
                   B='!Sub "${!Literal}-${Env}"',

@@ -43,6 +43,8 @@ Resources:
       ReservedConcurrentExecutions: 5
       Environment:
         Variables: {B: own}
+      Events:
+        Hello: {Type: HttpApi, Properties: {Path: /hello, Method: get}}
   Inline:
     Type: AWS::Lambda::Function
     Properties:
@@ -271,6 +273,8 @@ def test_unemulated_and_http_apis_are_listed(full) -> None:  # type: ignore[no-u
     assert skipped["HttpApi"][1].startswith("an HTTP API: not served")
     assert skipped["HttpApiRoute"][1] == "part of HttpApi, an HTTP API"
     assert "EchoRole" not in skipped  # SAM's implicit role: a placeholder, not listed
+    assert skipped["Echo.Events.Hello"][0] == "SAM event HttpApi"
+    assert skipped["Echo.Events.Hello"][1].startswith("not served")
     assert [a.logical_id for a in full.model.apis] == ["Api"]
 
 

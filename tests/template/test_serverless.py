@@ -17,6 +17,9 @@ frameworkVersion: "4"
 params:
   default: {greeting: hi}
   prod: {greeting: hello}
+stages:
+  default:
+    params: {colour: blue}
 provider:
   name: aws
   runtime: python3.12
@@ -28,6 +31,7 @@ provider:
   environment:
     A: ${env:FRAMER_TEST_A, 'fallback'}
     B: ${param:greeting}
+    C: ${param:colour}
 custom:
   description: Chat for ${sls:stage} in ${aws:region} (${opt:region, self:provider.region})
   table: ${file(./config.json):tables.${sls:stage}, 'none'}
@@ -76,8 +80,8 @@ def test_variables_and_functions(service: Path, monkeypatch: pytest.MonkeyPatch)
     connect = functions["chat-dev-connect"].function
     assert (connect.handler, connect.code_dir, connect.timeout_s, connect.memory_mb) == (
         "src/app.echo", service, 12.0, 256)
-    assert dict(connect.environment) == {"A": "from-env", "B": "hi", "TABLE": "chat-dev",
-                                         "ENABLED": "true"}
+    assert dict(connect.environment) == {"A": "from-env", "B": "hi", "C": "blue",
+                                         "TABLE": "chat-dev", "ENABLED": "true"}
     assert functions["chat-dev-auth"].function.timeout_s == 6.0  # the framework's default
     assert functions["custom-default-name"].problem == "its runtime nodejs20.x is not python3.x"
     (api,) = loaded.model.apis
