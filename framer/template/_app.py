@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 from framer.controlplane import FunctionRegistry, LocalGateway
 from framer.router import Gateway
@@ -70,7 +70,7 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _load(path: Path, options: LoadOptions, gateway_for: Any,
+def _load(path: Path, options: LoadOptions, gateway_for: Callable[[Pseudo], Gateway],
           registry: FunctionRegistry, prior: Optional[Prior]) -> tuple[App, Prior, Gateway]:
     document = load_document(path)
     stack_name = _stack_name(path, options.stack_name)

@@ -22,14 +22,6 @@ from ._errors import TemplateError
 
 __all__ = ["Physical", "Prior", "Provisioner", "API_TYPES"]
 
-API_TYPES = frozenset({
-    "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Integration",
-    "AWS::ApiGatewayV2::RouteResponse", "AWS::ApiGatewayV2::IntegrationResponse",
-    "AWS::ApiGatewayV2::Authorizer", "AWS::ApiGatewayV2::Deployment",
-    "AWS::ApiGatewayV2::Stage",
-})
-
-
 @dataclass(frozen=True, slots=True)
 class Physical:
     """A provisioned resource: ``ref`` is what ``Ref`` gives, ``attributes``
@@ -100,9 +92,8 @@ class Provisioner:
 
     def provision(self, kind: str, logical_id: str, props: Mapping[str, Any]) -> Physical:
         site = _Site(logical_id, props)
-        make: Callable[[_Site], Physical] = getattr(self, "_" + kind.rpartition("::")[2].lower())
         try:
-            return make(site)
+            return _MAKERS[kind](self, site)
         except ApiGatewayError as exc:
             # "Invalid routeKey ...": name the property (RouteKey) when the template has it.
             named = re.match(r"Invalid (\w+)", str(exc))
@@ -267,3 +258,18 @@ class Provisioner:
             for stage in self.gateway.get_stages(api_id):
                 if (api_id, stage.stage_name) not in self.stages_seen:
                     self.gateway.delete_stage(api_id, stage.stage_name)
+
+
+_MAKERS: dict[str, Callable[[Provisioner, _Site], Physical]] = {
+    "AWS::ApiGatewayV2::Api": Provisioner._api,
+    "AWS::ApiGatewayV2::Route": Provisioner._route,
+    "AWS::ApiGatewayV2::Integration": Provisioner._integration,
+    "AWS::ApiGatewayV2::RouteResponse": Provisioner._routeresponse,
+    "AWS::ApiGatewayV2::IntegrationResponse": Provisioner._integrationresponse,
+    "AWS::ApiGatewayV2::Authorizer": Provisioner._authorizer,
+    "AWS::ApiGatewayV2::Deployment": Provisioner._deployment,
+    "AWS::ApiGatewayV2::Stage": Provisioner._stage,
+}
+
+#: The resource types provisioned onto the Gateway.
+API_TYPES = frozenset(_MAKERS)

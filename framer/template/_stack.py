@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from framer.controlplane import FunctionRegistry
+from framer.controlplane import FunctionRegistry, function_name
 from framer.router import Gateway, IntegrationType
 
 from ._documents import line_of
@@ -102,7 +102,7 @@ class _Run:
         try:
             values = resolve_parameters(document.get("Parameters"), overrides)
         except TemplateError as exc:
-            raise self._locate(exc) from None
+            raise self.locate(exc) from None
         values.update(pseudo.values())
         values["AWS::NoValue"] = NO_VALUE
         self.conditions: dict[str, bool] = {}
@@ -110,19 +110,19 @@ class _Run:
         self.physical: dict[str, Physical] = {}
         self.scope = Scope(values=values, mappings=document.get("Mappings") or {},
                            ref=self._ref, get_att=self._get_att, condition=self._condition,
-                           region=pseudo.region, error=self._error)
+                           region=pseudo.region, error=self.error)
         self.resources = self._read_resources(resources)
 
     # -- errors ------------------------------------------------------------------------
 
-    def _error(self, message: str, path: tuple[Any, ...]) -> TemplateError:
+    def error(self, message: str, path: tuple[Any, ...]) -> TemplateError:
         if len(path) > 1 and path[0] == "Resources" and path[1] in self.origins:
             return TemplateError(message, file=self.file, where=self.origins[path[1]])
         where = ".".join(str(p) for p in path if not str(p).startswith(("Fn::", "Ref")))
         return TemplateError(message, file=self.file, where=where,
                              line=line_of(self.document, path))
 
-    def _locate(self, exc: TemplateError) -> TemplateError:
+    def locate(self, exc: TemplateError) -> TemplateError:
         path = tuple(exc.where.split(".")) if exc.where else ()
         if len(path) > 1 and path[0] == "Resources" and path[1] in self.origins:
             return TemplateError(exc.problem, file=self.file, where=self.origins[path[1]])
@@ -135,10 +135,10 @@ class _Run:
             return self.conditions[name]
         declared = self.document.get("Conditions") or {}
         if name not in declared:
-            raise self._error(f"no condition named {name!r} in Conditions", path)
+            raise self.error(f"no condition named {name!r} in Conditions", path)
         if name in self._evaluating:
             cycle = " -> ".join(self._evaluating[self._evaluating.index(name):] + [name])
-            raise self._error(f"circular condition: {cycle}", ("Conditions", name))
+            raise self.error(f"circular condition: {cycle}", ("Conditions", name))
         self._evaluating.append(name)
         try:
             self.conditions[name] = self.scope.test(declared[name], ("Conditions", name))
@@ -149,19 +149,19 @@ class _Run:
     def _ref(self, name: str, path: tuple[Any, ...]) -> Any:
         found = self.physical.get(name)
         if found is None:
-            raise self._error(f"Ref to {name!r}: no parameter, pseudo parameter or resource "
+            raise self.error(f"Ref to {name!r}: no parameter, pseudo parameter or resource "
                               "of that name", path)
         return found.ref
 
     def _get_att(self, name: str, attribute: str, path: tuple[Any, ...]) -> Any:
         found = self.physical.get(name)
         if found is None:
-            raise self._error(f"Fn::GetAtt {name}.{attribute}: no resource named {name!r}", path)
+            raise self.error(f"Fn::GetAtt {name}.{attribute}: no resource named {name!r}", path)
         try:
             return found.attribute(attribute)
         except KeyError:
             known = ", ".join(sorted(found.attributes)) or "none"
-            raise self._error(f"Fn::GetAtt {name}.{attribute}: {name} has no attribute "
+            raise self.error(f"Fn::GetAtt {name}.{attribute}: {name} has no attribute "
                               f"{attribute!r} (it has: {known})", path) from None
 
     # -- resources ----------------------------------------------------------------------
@@ -171,7 +171,7 @@ class _Run:
         for logical_id, body in resources.items():
             path = ("Resources", logical_id)
             if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
-                raise self._error("a resource must be a map with a Type", path)
+                raise self.error("a resource must be a map with a Type", path)
             condition = body.get("Condition")
             if condition is not None and not self._condition(str(condition),
                                                              path + ("Condition",)):
@@ -180,7 +180,7 @@ class _Run:
             depends = [depends] if isinstance(depends, str) else depends
             props = body.get("Properties") or {}
             if not isinstance(props, dict):
-                raise self._error("Properties must be a map", path + ("Properties",))
+                raise self.error("Properties must be a map", path + ("Properties",))
             out[logical_id] = _Resource(logical_id, body["Type"], props,
                                         body.get("Metadata") or {}, tuple(depends))
             if body["Type"] == "AWS::Serverless::Function" and "Role" not in props:
@@ -189,7 +189,7 @@ class _Run:
         for resource in out.values():
             for i, other in enumerate(resource.depends_on):
                 if other not in out:
-                    raise self._error(f"DependsOn {other!r}: no resource of that name",
+                    raise self.error(f"DependsOn {other!r}: no resource of that name",
                                       ("Resources", resource.logical_id, "DependsOn", i))
         return out
 
@@ -220,7 +220,7 @@ class _Run:
                     heapq.heappush(ready, (_RANK.get(kind, 0 if kind in FUNCTION_TYPES
                                                      else 7), index[user], user))
         if len(out) < len(self.resources):
-            raise self._error("circular dependency: " + self._cycle(needs, waiting),
+            raise self.error("circular dependency: " + self._cycle(needs, waiting),
                               ("Resources", next(r for r, n in waiting.items() if n)))
         return out
 
@@ -242,7 +242,7 @@ class _Run:
         for name, spec in (self.document.get("Outputs") or {}).items():
             path = ("Outputs", name)
             if not isinstance(spec, dict) or "Value" not in spec:
-                raise self._error("an output must be a map with a Value", path)
+                raise self.error("an output must be a map with a Value", path)
             condition = spec.get("Condition")
             if condition is None or self._condition(str(condition), path + ("Condition",)):
                 out[name] = self.scope.resolve(spec["Value"], path + ("Value",))
@@ -290,7 +290,7 @@ def run_template(document: Any, *, file: Path, gateway: Gateway, registry: Funct
                                            f"{provisioner.other_apis[api_id]} API"))
                     run.physical[rid] = Physical(rid, {})
                     continue
-                raise run._error(f"ApiId {api_id!r} is no AWS::ApiGatewayV2::Api of the "
+                raise run.error(f"ApiId {api_id!r} is no AWS::ApiGatewayV2::Api of the "
                                  "template", ("Resources", rid, "Properties", "ApiId"))
         if resource.type in FUNCTION_TYPES:
             props = run.properties(resource)
@@ -300,14 +300,14 @@ def run_template(document: Any, *, file: Path, gateway: Gateway, registry: Funct
                 skipped.append(Skipped(f"{rid}.Events.{event}", f"SAM event {kind}",
                                        "not served (framer runs WebSocket APIs; SAM has no "
                                        "WebSocket event)"))
-            where = run._error("", ("Resources", rid, "Properties")).where or rid
+            where = run.error("", ("Resources", rid, "Properties")).where or rid
             try:
                 function = function_from_properties(
                     rid, resource.type, props, resource.metadata, base=run.base,
                     stack_name=pseudo.stack_name, where=where)
                 handler = handler_for(function, pseudo.region)
             except TemplateError as exc:
-                raise run._locate(exc) from None
+                raise run.locate(exc) from None
             name = function.function.name
             functions[name] = function
             registry.add(name, handler, spec=f"{function.function.handler} "
@@ -325,7 +325,7 @@ def run_template(document: Any, *, file: Path, gateway: Gateway, registry: Funct
             try:
                 run.physical[rid] = provisioner.provision(resource.type, rid, props)
             except TemplateError as exc:
-                raise run._locate(exc) from None
+                raise run.locate(exc) from None
             if rid in provisioner.other_apis:
                 skipped.append(Skipped(rid, resource.type, f"an {provisioner.other_apis[rid]} "
                                        "API: not served (framer runs WebSocket APIs)"))
@@ -356,8 +356,6 @@ def run_template(document: Any, *, file: Path, gateway: Gateway, registry: Funct
 
 def _api_entry(gateway: Gateway, logical_id: str, api_id: str,
                functions: Mapping[str, TemplateFunction]) -> ApiEntry:
-    from framer.controlplane import function_name
-
     api = gateway.get_api(api_id)
     integrations = {i.integration_id: i for i in gateway.get_integrations(api_id)}
     authorizers = {a.authorizer_id: a for a in gateway.get_authorizers(api_id)}
