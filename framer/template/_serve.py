@@ -45,10 +45,12 @@ def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
 
 
 def template_path(args: argparse.Namespace) -> Optional[Path]:
-    """The template to serve: ``--template``, else one found in the current
-    directory when nothing else was asked for, else ``None``."""
+    """The template to serve: ``--template`` (a file, or a directory to look
+    in), else one found in the current directory when nothing else was asked
+    for, else ``None``."""
     if args.template:
-        return Path(args.template)
+        given = Path(args.template)
+        return (discover(given) or given) if given.is_dir() else given
     if args.app or args.demo or args.control_plane or args.function or args.state_dir:
         return None
     return discover(Path("."))

@@ -92,6 +92,11 @@ def test_discovers_the_template_in_the_current_directory(tmp_path: Path) -> None
         assert server.banner[0].startswith("framer: template.yaml (cloudformation)")
     finally:
         server.stop()
+    server = TemplateServer("-t", str(tmp_path / "app"))  # a directory: looked in
+    try:
+        assert server.banner[0].startswith(f"framer: {tmp_path / 'app' / 'template.yaml'} ")
+    finally:
+        server.stop()
     done = run_cli(cwd=tmp_path)
     assert done.returncode == 2 and "nothing to serve" in done.stderr
 

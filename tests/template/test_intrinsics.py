@@ -139,3 +139,9 @@ def test_bad_intrinsics_name_the_output(tmp_path: Path, expr: str, fragment: str
         outputs(tmp_path, Bad=expr)
     assert info.value.where == "Outputs.Bad.Value" and fragment in info.value.problem
     assert info.value.line == HEAD.count("\n") + 1
+
+
+def test_language_extension_functions(tmp_path: Path) -> None:
+    got = outputs(tmp_path, L="!Length [a, b, c]", J="!ToJsonString {k: !Ref Env}",
+                  C='!Select [1, !Cidr ["10.0.0.0/16", 3, 8]]')
+    assert got == {"L": 3, "J": '{"k":"prod"}', "C": "10.0.1.0/24"}
