@@ -10,6 +10,7 @@
 - ``_functions``: SAM/Lambda function properties -> ``framer.functions.Function``,
   and the one place a function becomes what the gateway calls.
 - ``_resources``: ``AWS::ApiGatewayV2::*`` provisioned through ``Gateway``'s create_* calls.
+- ``_sam``: SAM's ``AWS::Serverless::WebSocketApi`` expanded to ``AWS::ApiGatewayV2::*``.
 - ``_stack``: the resources in dependency order, conditions, placeholders.
 - ``_variables``: serverless.yml's ``${...}`` variables.
 - ``_serverless``: serverless.yml compiled to CloudFormation.

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 from ._errors import TemplateError
 from ._variables import Variables
 
-__all__ = ["Compiled", "compile_serverless", "is_serverless"]
+__all__ = ["Compiled", "compile_serverless", "is_serverless", "logical_part"]
 
 _DEFAULT_IDENTITY = ["route.request.header.Auth"]
 
@@ -46,7 +46,7 @@ def is_serverless(document: Any) -> bool:
     return isinstance(document, dict) and "service" in document and "provider" in document
 
 
-def _normalize(name: str) -> str:
+def logical_part(name: str) -> str:
     """The framework's logical-id form of a name (``$connect`` -> ``Sconnect``)."""
     text = name.replace("$", "S").replace("-", "Dash").replace("_", "Underscore")
     text = "".join(c for c in text if c.isalnum())
@@ -136,7 +136,7 @@ class _Compiler:
             props["Environment"] = {"Variables": environment}
         if "reservedConcurrency" in spec:
             props["ReservedConcurrentExecutions"] = spec["reservedConcurrency"]
-        logical_id = f"{_normalize(key)}LambdaFunction"
+        logical_id = f"{logical_part(key)}LambdaFunction"
         self.function_ids[key] = logical_id
         self._add(logical_id, "AWS::Serverless::Function", props, where)
 
@@ -181,12 +181,12 @@ class _Compiler:
                               f"{self.routes[route_key]})", where)
         self.routes[route_key] = where
         function_id = self.function_ids[key]
-        integration = f"{_normalize(key)}WebsocketsIntegration"
+        integration = f"{logical_part(key)}WebsocketsIntegration"
         if integration not in self.resources:
             self._add(integration, "AWS::ApiGatewayV2::Integration", {
                 "ApiId": {"Ref": api}, "IntegrationType": "AWS_PROXY",
                 "IntegrationUri": self._uri(function_id)}, f"functions.{key}")
-        route_id = f"{_normalize(route_key)}WebsocketsRoute"
+        route_id = f"{logical_part(route_key)}WebsocketsRoute"
         props: dict[str, Any] = {
             "ApiId": {"Ref": api}, "RouteKey": route_key, "AuthorizationType": "NONE",
             "Target": {"Fn::Join": ["/", ["integrations", {"Ref": integration}]]}}
@@ -220,7 +220,7 @@ class _Compiler:
                                   f"(functions: {', '.join(self.function_ids)})",
                                   f"{where}.name")
             uri = self._uri(self.function_ids[label])
-        logical_id = f"{_normalize(label)}WebsocketsAuthorizer"
+        logical_id = f"{logical_part(label)}WebsocketsAuthorizer"
         if logical_id not in self.resources:
             self._add(logical_id, "AWS::ApiGatewayV2::Authorizer", {
                 "ApiId": {"Ref": self._api()}, "Name": label, "AuthorizerType": "REQUEST",

@@ -27,6 +27,7 @@ from ._intrinsics import NO_VALUE, Scope, references
 from ._model import ApiEntry, App, RouteEntry, Skipped
 from ._parameters import Pseudo, resolve_parameters
 from ._resources import API_TYPES, Physical, Prior, Provisioner
+from ._sam import expand_websocket_apis
 
 __all__ = ["run_template"]
 
@@ -111,6 +112,9 @@ class _Run:
         self.scope = Scope(values=values, mappings=document.get("Mappings") or {},
                            ref=self._ref, get_att=self._get_att, condition=self._condition,
                            region=pseudo.region, error=self.error)
+        if self.sam:
+            resources, generated = expand_websocket_apis(resources)
+            self.origins = {**generated, **self.origins}
         self.resources = self._read_resources(resources)
 
     # -- errors ------------------------------------------------------------------------

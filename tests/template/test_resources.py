@@ -334,3 +334,49 @@ def test_bad_templates_name_resource_and_property(tmp_path: Path, resources: str
         open_template(tmp_path, text)
     assert info.value.where == where and fragment in info.value.problem, str(info.value)
     assert info.value.file == str(tmp_path / "template.yaml") and info.value.line is not None
+
+
+def test_sam_websocket_api_expands_to_its_parts(tmp_path: Path) -> None:
+    code_dir(tmp_path)
+    loaded = open_template(tmp_path, """
+        Transform: AWS::Serverless-2016-10-31
+        Globals:
+          Function: {Runtime: python3.12, CodeUri: src/}
+        Resources:
+          Chat:
+            Type: AWS::Serverless::WebSocketApi
+            Properties:
+              Name: chat
+              RouteSelectionExpression: $request.body.type
+              StageName: live
+              StageVariables: {colour: blue}
+              Auth:
+                AuthType: CUSTOM
+                AuthArn: !GetAtt Auth.Arn
+                IdentitySource: [route.request.querystring.token]
+              Routes:
+                $connect: {FunctionArn: !GetAtt Echo.Arn}
+                say:
+                  FunctionArn: !GetAtt Echo.Arn
+                  IntegrationTimeout: 3000
+                  RouteResponseSelectionExpression: $default
+          Echo: {Type: AWS::Serverless::Function, Properties: {Handler: app.echo}}
+          Auth: {Type: AWS::Serverless::Function, Properties: {Handler: app.env}}
+        Outputs:
+          Id: {Value: !Ref Chat}
+    """)
+    (api,) = loaded.model.apis
+    assert (api.logical_id, api.name, api.stages) == ("Chat", "chat", ("live",))
+    assert loaded.model.outputs["Id"] == api.api_id
+    routes = {r.route_key: r for r in api.routes}
+    assert set(routes) == {"$connect", "say"}
+    assert routes["$connect"].function.logical_id == "Echo"
+    assert routes["$connect"].authorizer == next(
+        f.function.name for f in loaded.model.functions if f.logical_id == "Auth")
+    gw = loaded.app.gateway
+    assert gw.get_api(api.api_id).route_selection_expression == "$request.body.type"
+    stage = gw.get_stage(api.api_id, "live")
+    assert stage.stage_variables == {"colour": "blue"} and stage.deployment_id is not None
+    say = next(r for r in gw.get_routes(api.api_id) if r.route_key == "say")
+    assert say.route_response_selection_expression == "$default"
+    assert gw.get_integration(api.api_id, say.integration_id).timeout_in_millis == 3000
