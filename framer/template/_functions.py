@@ -100,6 +100,8 @@ def _code(kind: str, props: Mapping[str, Any], metadata: Mapping[str, Any], base
             return base / uri, None
         return base, f"its CodeUri {uri!r} is not a local path"
     code = props.get("Code")
+    if isinstance(code, str) and not code.startswith("s3://"):
+        return base / code, None  # a local path, as `aws cloudformation package` takes it
     if not isinstance(code, dict):
         raise TemplateError("Code must be a map (ZipFile, S3Bucket/S3Key or ImageUri)",
                             where=f"{where}.Code")

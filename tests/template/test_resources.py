@@ -319,6 +319,8 @@ API = """
      "cannot import module 'missing'"),
     ("  F: {Type: AWS::Serverless::Function, Properties: {Runtime: python3.12, CodeUri: nodir/, "
      "Handler: app.echo}}\n", "Resources.F.Properties.CodeUri", "does not exist"),
+    ("  F: {Type: AWS::Lambda::Function, Properties: {Handler: app.echo, Runtime: python3.12, "
+     "Code: nothere/}}\n", "Resources.F.Properties.Code", "nothere does not exist"),
     ("  F: {Type: AWS::Lambda::Function, Properties: {Handler: app.echo, Code: {ZipFile: x}}}\n",
      "Resources.F.Properties.Runtime", "Runtime is required"),
     ("  T: {Type: AWS::SNS::Topic, Properties: {TopicName: !Ref Missing}}\n"
