@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from framer.controlplane import FunctionRegistry, function_name
-from framer.router import Gateway, IntegrationType
+from framer.router import ApiGatewayError, Gateway, IntegrationType
 
 from ._documents import line_of
 from ._errors import TemplateError
@@ -125,6 +125,10 @@ class _Run:
         where = ".".join(str(p) for p in path if not str(p).startswith(("Fn::", "Ref")))
         return TemplateError(message, file=self.file, where=where,
                              line=line_of(self.document, path))
+
+    def where(self, path: tuple[Any, ...]) -> str:
+        """How errors name ``path`` (its serverless.yml origin, if it has one)."""
+        return self.error("", path).where or ".".join(str(p) for p in path)
 
     def locate(self, exc: TemplateError) -> TemplateError:
         path = tuple(exc.where.split(".")) if exc.where else ()
@@ -262,8 +266,106 @@ class _Run:
         return resolved if isinstance(resolved, dict) else {}
 
 
-def _skip_reason(kind: str) -> str:
-    return _NOT_SERVED.get(kind, "not emulated")
+class _Build:
+    """One load: each resource in order, onto the gateway and the registry."""
+
+    def __init__(self, run: _Run, gateway: Gateway, registry: FunctionRegistry,
+                 prior: Prior) -> None:
+        self.run = run
+        self.gateway = gateway
+        self.registry = registry
+        self.provisioner = Provisioner(gateway, registry, prior)
+        self.functions: dict[str, TemplateFunction] = {}
+        self.skipped: list[Skipped] = []
+        self.warnings: list[str] = []
+        self._environment: dict[str, tuple[str, str]] = {}
+
+    def resource(self, resource: _Resource) -> None:
+        rid, pseudo = resource.logical_id, self.run.pseudo
+        if resource.implicit:
+            self.run.physical[rid] = _placeholder(resource.type, rid, {}, pseudo)
+        elif resource.type in FUNCTION_TYPES:
+            self.function(resource)
+        elif resource.type in API_TYPES:
+            self.api_part(resource)
+        else:
+            try:
+                props = self.run.properties(resource)
+            except TemplateError:  # a placeholder needs no exact properties
+                props = dict(resource.properties)
+            self.run.physical[rid] = _placeholder(resource.type, rid, props, pseudo)
+            self.skipped.append(Skipped(rid, resource.type,
+                                        _NOT_SERVED.get(resource.type, "not emulated")))
+
+    def function(self, resource: _Resource) -> None:
+        rid, pseudo = resource.logical_id, self.run.pseudo
+        props = self.run.properties(resource)
+        events = props.get("Events") if resource.type == "AWS::Serverless::Function" else None
+        for event, spec in (events.items() if isinstance(events, dict) else []):
+            kind = spec.get("Type") if isinstance(spec, dict) else None
+            self.skipped.append(Skipped(f"{rid}.Events.{event}", f"SAM event {kind}",
+                                        "not served (framer runs WebSocket APIs; SAM has no "
+                                        "WebSocket event)"))
+        try:
+            function = function_from_properties(
+                rid, resource.type, props, resource.metadata, base=self.run.base,
+                stack_name=pseudo.stack_name,
+                where=self.run.where(("Resources", rid, "Properties")))
+            handler = handler_for(function, pseudo.region)
+        except TemplateError as exc:
+            raise self.run.locate(exc) from None
+        name = function.function.name
+        self.functions[name] = function
+        self.registry.add(name, handler,
+                          spec=f"{function.function.handler} ({function.function.code_dir})")
+        for key, value in function.function.environment.items():
+            seen = self._environment.setdefault(key, (value, name))
+            if seen[0] != value:
+                self.warnings.append(f"functions {seen[1]} and {name} set {key} differently; "
+                                     "in-process functions share one environment")
+        arn = f"arn:{pseudo.partition}:lambda:{pseudo.region}:{pseudo.account_id}:function:{name}"
+        self.run.physical[rid] = Physical(name, {"Arn": arn})
+
+    def api_part(self, resource: _Resource) -> None:
+        rid = resource.logical_id
+        others = self.provisioner.other_apis
+        if resource.type != "AWS::ApiGatewayV2::Api":
+            path = ("Resources", rid, "Properties", "ApiId")
+            api_id = self.run.scope.resolve(resource.properties.get("ApiId"), path)
+            if api_id in others:
+                self.skipped.append(Skipped(rid, resource.type,
+                                            f"part of {api_id}, an {others[api_id]} API"))
+                self.run.physical[rid] = Physical(rid, {})
+                return
+            if not self.provisioner.serves(api_id):
+                raise self.run.error(f"ApiId {api_id!r} is no AWS::ApiGatewayV2::Api of the "
+                                     "template", path)
+        props = self.run.properties(resource)
+        try:
+            self.run.physical[rid] = self.provisioner.provision(resource.type, rid, props)
+        except TemplateError as exc:
+            raise self.run.locate(exc) from None
+        if rid in others:
+            self.skipped.append(Skipped(rid, resource.type, f"an {others[rid]} API: not "
+                                        "served (framer runs WebSocket APIs)"))
+
+    def finish(self, fmt: Optional[str], watched: tuple[Path, ...]) -> tuple[App, Prior]:
+        try:
+            self.provisioner.finish()
+        except ApiGatewayError as exc:  # from the AutoDeploy deployments
+            raise TemplateError(str(exc), file=self.run.file) from None
+        apis = tuple(_api_entry(self.gateway, logical_id, api_id, self.functions)
+                     for logical_id, api_id in self.provisioner.websocket_apis.items())
+        for function in self.functions.values():
+            if function.problem is not None:
+                self.warnings.append(
+                    f"function {function.function.name} ({function.logical_id}) cannot run: "
+                    f"{function.problem}; its routes answer as a failing integration does")
+        app = App(file=self.run.file, format=fmt or ("sam" if self.run.sam else "cloudformation"),
+                  apis=apis, functions=tuple(self.functions.values()),
+                  skipped=tuple(self.skipped), warnings=tuple(self.warnings),
+                  watched=watched or (self.run.file,), outputs=self.run.outputs())
+        return app, Prior(dict(self.provisioner.websocket_apis))
 
 
 def run_template(document: Any, *, file: Path, gateway: Gateway, registry: FunctionRegistry,
@@ -275,87 +377,10 @@ def run_template(document: Any, *, file: Path, gateway: Gateway, registry: Funct
     later reload. Raises ``TemplateError`` (file, place, property)."""
     run = _Run(document, file=file, base=file.parent, overrides=overrides, pseudo=pseudo,
                origins=origins or {})
-    provisioner = Provisioner(gateway, registry, prior or Prior())
-    functions: dict[str, TemplateFunction] = {}
-    skipped: list[Skipped] = []
-    warnings: list[str] = []
-    environment: dict[str, tuple[str, str]] = {}
+    build = _Build(run, gateway, registry, prior or Prior())
     for resource in run.order():
-        rid = resource.logical_id
-        if resource.implicit:
-            run.physical[rid] = _placeholder(resource.type, rid, {}, pseudo)
-            continue
-        if resource.type in API_TYPES and resource.type != "AWS::ApiGatewayV2::Api":
-            api_id = run.scope.resolve(resource.properties.get("ApiId"),
-                                       ("Resources", rid, "Properties", "ApiId"))
-            if not provisioner.serves(api_id):
-                if api_id in provisioner.other_apis:
-                    skipped.append(Skipped(rid, resource.type, f"part of {api_id}, an "
-                                           f"{provisioner.other_apis[api_id]} API"))
-                    run.physical[rid] = Physical(rid, {})
-                    continue
-                raise run.error(f"ApiId {api_id!r} is no AWS::ApiGatewayV2::Api of the "
-                                 "template", ("Resources", rid, "Properties", "ApiId"))
-        if resource.type in FUNCTION_TYPES:
-            props = run.properties(resource)
-            events = props.get("Events") if resource.type == "AWS::Serverless::Function" else None
-            for event, spec in (events.items() if isinstance(events, dict) else []):
-                kind = spec.get("Type") if isinstance(spec, dict) else None
-                skipped.append(Skipped(f"{rid}.Events.{event}", f"SAM event {kind}",
-                                       "not served (framer runs WebSocket APIs; SAM has no "
-                                       "WebSocket event)"))
-            where = run.error("", ("Resources", rid, "Properties")).where or rid
-            try:
-                function = function_from_properties(
-                    rid, resource.type, props, resource.metadata, base=run.base,
-                    stack_name=pseudo.stack_name, where=where)
-                handler = handler_for(function, pseudo.region)
-            except TemplateError as exc:
-                raise run.locate(exc) from None
-            name = function.function.name
-            functions[name] = function
-            registry.add(name, handler, spec=f"{function.function.handler} "
-                                             f"({function.function.code_dir})")
-            for key, value in function.function.environment.items():
-                seen = environment.setdefault(key, (value, name))
-                if seen[0] != value:
-                    warnings.append(f"functions {seen[1]} and {name} set {key} differently; "
-                                    "in-process functions share one environment")
-            arn = f"arn:{pseudo.partition}:lambda:{pseudo.region}:{pseudo.account_id}:function:{name}"
-            run.physical[rid] = Physical(name, {"Arn": arn})
-            continue
-        if resource.type in API_TYPES:
-            props = run.properties(resource)
-            try:
-                run.physical[rid] = provisioner.provision(resource.type, rid, props)
-            except TemplateError as exc:
-                raise run.locate(exc) from None
-            if rid in provisioner.other_apis:
-                skipped.append(Skipped(rid, resource.type, f"an {provisioner.other_apis[rid]} "
-                                       "API: not served (framer runs WebSocket APIs)"))
-            continue
-        try:
-            props = run.properties(resource)
-        except TemplateError:
-            props = dict(resource.properties)
-        run.physical[rid] = _placeholder(resource.type, rid, props, pseudo)
-        skipped.append(Skipped(rid, resource.type, _skip_reason(resource.type)))
-    try:
-        provisioner.finish()
-    except Exception as exc:  # an ApiGatewayError from the last deployments
-        raise TemplateError(str(exc), file=file) from None
-    apis = tuple(_api_entry(gateway, logical_id, api_id, functions)
-                 for logical_id, api_id in provisioner.websocket_apis.items())
-    for function in functions.values():
-        if function.problem is not None:
-            warnings.append(f"function {function.function.name} ({function.logical_id}) "
-                            f"cannot run: {function.problem}; its routes answer as a "
-                            "failing integration does")
-    kind = fmt or ("sam" if run.sam else "cloudformation")
-    return (App(file=file, format=kind, apis=apis, functions=tuple(functions.values()),
-                skipped=tuple(skipped), warnings=tuple(warnings), watched=watched or (file,),
-                outputs=run.outputs()),
-            Prior(dict(provisioner.websocket_apis)))
+        build.resource(resource)
+    return build.finish(fmt, watched)
 
 
 def _api_entry(gateway: Gateway, logical_id: str, api_id: str,
