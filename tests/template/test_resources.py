@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from framer.router import AuthorizationType, IntegrationType
-from framer.template import TemplateError
+from framer.template import TemplateError, TemplateGateway
 
 from .conftest import code_dir, open_template
 
@@ -181,12 +181,12 @@ Resources:
 
 
 @pytest.fixture
-def full(tmp_path: Path):  # type: ignore[no-untyped-def]
+def full(tmp_path: Path) -> TemplateGateway:
     code_dir(tmp_path)
     return open_template(tmp_path, FULL, stack_name="full")
 
 
-def test_api_properties(full) -> None:  # type: ignore[no-untyped-def]
+def test_api_properties(full: TemplateGateway) -> None:
     (entry,) = full.model.apis
     api = full.app.gateway.get_api(entry.api_id)
     assert (api.name, api.description, api.route_selection_expression,
@@ -195,7 +195,7 @@ def test_api_properties(full) -> None:  # type: ignore[no-untyped-def]
     assert entry.logical_id == "Api"
 
 
-def test_functions_map_to_function_records(full, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_functions_map_to_function_records(full: TemplateGateway, tmp_path: Path) -> None:
     functions = {f.logical_id: f for f in full.model.functions}
     echo = functions["Echo"].function
     assert (echo.name, echo.handler, echo.runtime, echo.code_dir, echo.timeout_s,
@@ -211,7 +211,7 @@ def test_functions_map_to_function_records(full, tmp_path: Path) -> None:  # typ
                for w in full.model.warnings)
 
 
-def test_integration_uri_forms_reach_their_function(full) -> None:  # type: ignore[no-untyped-def]
+def test_integration_uri_forms_reach_their_function(full: TemplateGateway) -> None:
     routes = {r.route_key: r for r in full.model.apis[0].routes}
     assert routes["$connect"].function.logical_id == "Echo"  # Fn::Sub ${Echo.Arn}
     assert routes["inline"].function.logical_id == "Inline"  # !GetAtt
@@ -224,7 +224,7 @@ def test_integration_uri_forms_reach_their_function(full) -> None:  # type: igno
     assert routes["$connect"].authorizer == "echo-fn"
 
 
-def test_routes_integrations_and_responses(full) -> None:  # type: ignore[no-untyped-def]
+def test_routes_integrations_and_responses(full: TemplateGateway) -> None:
     gw = full.app.gateway
     api_id = full.model.apis[0].api_id
     routes = {r.route_key: r for r in gw.get_routes(api_id)}
@@ -250,7 +250,7 @@ def test_routes_integrations_and_responses(full) -> None:  # type: ignore[no-unt
         "auth", ("route.request.header.Auth", "route.request.querystring.token"))
 
 
-def test_stages_deployments_and_settings(full) -> None:  # type: ignore[no-untyped-def]
+def test_stages_deployments_and_settings(full: TemplateGateway) -> None:
     gw = full.app.gateway
     api_id = full.model.apis[0].api_id
     prod, dev = gw.get_stage(api_id, "prod"), gw.get_stage(api_id, "dev")
@@ -267,7 +267,7 @@ def test_stages_deployments_and_settings(full) -> None:  # type: ignore[no-untyp
     assert full.model.apis[0].stages == ("prod", "dev")
 
 
-def test_unemulated_and_http_apis_are_listed(full) -> None:  # type: ignore[no-untyped-def]
+def test_unemulated_and_http_apis_are_listed(full: TemplateGateway) -> None:
     skipped = {s.logical_id: (s.type, s.reason) for s in full.model.skipped}
     assert skipped["Table"] == ("AWS::DynamoDB::Table", "not emulated")
     assert skipped["HttpApi"][1].startswith("an HTTP API: not served")

@@ -66,7 +66,7 @@ functions:
 
 
 @pytest.fixture
-def service(tmp_path: Path):  # type: ignore[no-untyped-def]
+def service(tmp_path: Path) -> Path:
     code_dir(tmp_path)
     write(tmp_path, json.dumps({"tables": {"dev": "chat-dev"}, "memory": 256}), "config.json")
     return tmp_path
