@@ -110,9 +110,15 @@ def _build_parser() -> argparse.ArgumentParser:
     from framer.controlplane import _cli as controlplane_cli
 
     controlplane_cli.add_serve_arguments(serve)
-    from framer.template import _serve as template_cli
-
-    template_cli.add_serve_arguments(serve)
+    serve.add_argument(
+        "-t", "--template", default=None, metavar="PATH",
+        help="serve the WebSocket APIs of an AWS SAM / CloudFormation template (YAML or JSON, "
+             "cdk.out/*.template.json too) or a serverless.yml (a file, or a directory to look "
+             "in); default: template.yaml, template.yml, serverless.yml or serverless.yaml here")
+    serve.add_argument("--parameter-overrides", action="extend", nargs="+", default=[],
+                       metavar="KEY=VALUE", help="template parameter values, as sam deploy takes them")
+    serve.add_argument("--reload", action="store_true",
+                       help="apply changes to the template as a new deployment of its stages")
     controlplane_cli.add_functions_command(sub)
     return parser
 
@@ -137,16 +143,9 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError("give either module:attr or --demo, not both")
     if not 0 <= args.port <= 65535:
         raise CliError(f"--port must be between 0 and 65535, got {args.port}")
-    from framer.template._serve import serve_template, template_path
-
-    template = template_path(args)
-    if template is not None:
-        return serve_template(args, template, _server_config(args))
     control_plane = args.control_plane or bool(args.function) or args.state_dir is not None
-    if not args.demo and not args.app and not control_plane:
-        raise CliError("nothing to serve: give module:attr, --demo, --control-plane or "
-                       "--template (no template.yaml, template.yml, serverless.yml or "
-                       "serverless.yaml here)")
+    if args.template or not (args.demo or args.app or control_plane):
+        return _serve_template(args, control_plane)
     if control_plane and (args.demo or args.app):
         raise CliError("--control-plane, --function and --state-dir serve the apigatewayv2 control plane; not with module:attr or --demo")
     if control_plane:
@@ -173,6 +172,31 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     try:
         asyncio.run(run_until_signal(server))
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    return 0
+
+
+def _serve_template(args: argparse.Namespace, control_plane: bool) -> int:
+    """``--template`` (or a template found here): framer.template serves it."""
+    from framer.template import find_template, serve_template
+
+    if args.demo or args.app or control_plane:
+        raise CliError("--template serves the template's APIs; not with module:attr, --demo "
+                       "or the control-plane options")
+    path = find_template(args.template)
+    if path is None:
+        raise CliError("nothing to serve: give module:attr, --demo, --control-plane or "
+                       "--template (no template.yaml, template.yml, serverless.yml or "
+                       "serverless.yaml here)")
+    if args.stage and len(args.stage) > 1:
+        raise CliError("--stage: give one stage for a template")
+    try:
+        serve_template(path, args.host, args.port, overrides=args.parameter_overrides,
+                       stage=args.stage[0] if args.stage else None, reload=args.reload,
+                       config=_server_config(args))
+    except ValueError as exc:  # framer.template.TemplateError is one
+        raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     return 0

@@ -17,7 +17,7 @@
 - ``_model``: ``App``, the neutral model of what a template made.
 - ``_app``: ``TemplateGateway``: a template on a gateway, and its reload.
 - ``_banner``: the start-up banner.
-- ``_serve``: the ``framer serve`` options and the serving loop (``--reload``).
+- ``_serve``: finding the template, serving it, the ``--reload`` watcher.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from ._app import TEMPLATE_NAMES, LoadOptions, TemplateGateway, discover
 from ._errors import TemplateError
 from ._functions import TemplateFunction
 from ._model import ApiEntry, App, RouteEntry, Skipped
+from ._serve import find_template, serve_template
 
 __all__ = ["TEMPLATE_NAMES", "ApiEntry", "App", "LoadOptions", "RouteEntry", "Skipped",
-           "TemplateError", "TemplateFunction", "TemplateGateway", "discover"]
+           "TemplateError", "TemplateFunction", "TemplateGateway", "discover", "find_template",
+           "serve_template"]

@@ -1,71 +1,37 @@
-"""``framer serve --template PATH``: load, print the banner, serve, reload.
+"""Serving a template: find it, load it, print the banner, serve, reload.
 
-``framer.cli`` adds the options (``add_serve_arguments``) and calls
-``serve_template``, which prints a problem as one line (``framer: error:
-...``) and returns exit status 2, before anything listens.
+``framer.cli`` owns the options (``--template``, ``--parameter-overrides``,
+``--reload``, ``--stage``) and calls ``find_template`` and ``serve_template``
+with plain values; problems are raised as ``TemplateError`` (a ``ValueError``)
+before anything listens, and ``OSError`` when the port cannot be bound.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from ._app import LoadOptions, TemplateGateway, discover
 from ._banner import print_banner
 from ._errors import TemplateError
 from ._parameters import parse_overrides
 
-__all__ = ["add_serve_arguments", "template_path", "serve_template"]
+__all__ = ["find_template", "serve_template"]
 
 _POLL_S = 0.5
 
 
-class _ServeError(Exception):
-    """A problem with the options or the port (printed like a TemplateError)."""
-
-
-def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
-    """``--template/-t``, ``--parameter-overrides`` and ``--reload``."""
-    serve.add_argument(
-        "-t", "--template", default=None, metavar="PATH",
-        help="serve the WebSocket APIs of an AWS SAM / CloudFormation template (YAML or "
-             "JSON, cdk.out/*.template.json too) or a serverless.yml; default: "
-             "template.yaml, template.yml, serverless.yml or serverless.yaml here")
-    serve.add_argument(
-        "--parameter-overrides", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
-        help="template parameter values, as sam deploy takes them")
-    serve.add_argument(
-        "--reload", action="store_true",
-        help="apply changes to the template as a new deployment of its stages")
-
-
-def template_path(args: argparse.Namespace) -> Optional[Path]:
-    """The template to serve: ``--template`` (a file, or a directory to look
-    in), else one found in the current directory when nothing else was asked
-    for, else ``None``."""
-    if args.template:
-        given = Path(args.template)
-        return (discover(given) or given) if given.is_dir() else given
-    if args.app or args.demo or args.control_plane or args.function or args.state_dir:
-        return None
+def find_template(given: Optional[str]) -> Optional[Path]:
+    """The template to serve: ``given`` (a file, or a directory to look in),
+    else one of ``TEMPLATE_NAMES`` in the current directory, else ``None``."""
+    if given:
+        path = Path(given)
+        return (discover(path) or path) if path.is_dir() else path
     return discover(Path("."))
-
-
-def _options(args: argparse.Namespace) -> LoadOptions:
-    try:
-        overrides = parse_overrides(args.parameter_overrides)
-    except ValueError as exc:
-        raise _ServeError(str(exc)) from None
-    if args.stage and len(args.stage) > 1:
-        raise _ServeError("--stage: give one stage for a template")
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return LoadOptions(overrides=overrides, stage=args.stage[0] if args.stage else None,
-                       region=region)
 
 
 def _signature(paths: tuple[Path, ...]) -> tuple[Any, ...]:
@@ -100,36 +66,32 @@ async def _watch(loaded: TemplateGateway) -> None:
               file=err, flush=True)
 
 
-def serve_template(args: argparse.Namespace, path: Path, config: Any) -> int:
-    """Serve the template at ``path`` until SIGINT/SIGTERM; the exit status."""
-    try:
-        return _serve(args, path, config)
-    except (TemplateError, _ServeError) as exc:
-        print(f"framer: error: {exc}", file=sys.stderr)
-        return 2
+def serve_template(path: Path, host: str, port: int, *, overrides: Sequence[str] = (),
+                   stage: Optional[str] = None, reload: bool = False,
+                   config: Any = None) -> None:
+    """Serve the template at ``path`` until SIGINT/SIGTERM.
 
-
-def _serve(args: argparse.Namespace, path: Path, config: Any) -> int:
+    ``overrides`` are ``--parameter-overrides`` items, ``stage`` a
+    serverless.yml stage, ``config`` a ``framer.asyncio.ServerConfig``.
+    """
     from framer.asyncio import Server, run_until_signal
 
-    if args.app or args.demo or args.control_plane or args.function or args.state_dir:
-        raise _ServeError("--template serves the template's APIs; not with module:attr, "
-                          "--demo or the --control-plane options")
+    try:
+        parameters = parse_overrides(overrides)
+    except ValueError as exc:
+        raise TemplateError(str(exc)) from None
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     started_at = time.perf_counter()
-    loaded = TemplateGateway.open(path, _options(args))
+    loaded = TemplateGateway.open(path, LoadOptions(overrides=parameters, stage=stage,
+                                                    region=region))
     seconds = time.perf_counter() - started_at
-    server = Server(loaded.app, args.host, args.port, config=config)
+    server = Server(loaded.app, host, port, config=config)
     tasks: list[asyncio.Task[None]] = []
 
     def started() -> None:
-        loaded.app.bind(args.host, server.port)
-        print_banner(loaded.model, args.host, server.port, sys.stderr, seconds=seconds)
-        if args.reload:
+        loaded.app.bind(host, server.port)
+        print_banner(loaded.model, host, server.port, sys.stderr, seconds=seconds)
+        if reload:
             tasks.append(asyncio.get_running_loop().create_task(_watch(loaded)))
 
-    try:
-        asyncio.run(run_until_signal(server, started=started))
-    except OSError as exc:
-        raise _ServeError(f"cannot listen on {args.host}:{args.port}: "
-                          f"{exc.strerror or exc}") from None
-    return 0
+    asyncio.run(run_until_signal(server, started=started))

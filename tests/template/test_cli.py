@@ -60,6 +60,8 @@ Resources:
     ((), ["--parameter-overrides", "Reply=NOT-LOWER"],
      "Parameters.Reply: value 'NOT-LOWER' does not match AllowedPattern '[a-z]+'"),
     ((), ["--stage", "prod"], "--stage selects a serverless.yml stage"),
+    ((), ["--demo"], "--template serves the template's APIs; not with module:attr, --demo"),
+    ((), ["--parameter-overrides", "novalue"], "'novalue' is not Key=Value"),
 ])
 def test_bad_templates_exit_2_with_one_line(tmp_path: Path, edit: tuple[str, ...],
                                             args: list[str], expected: str) -> None:
