@@ -106,18 +106,24 @@ def _yaml_loader() -> Any:
 _LOADER: Any = None
 
 
-def _load_yaml(text: str, path: Path) -> Any:
+def _loader() -> Any:
+    """The YAML loader (made once), or ``None`` without PyYAML."""
     global _LOADER
     if _LOADER is None:
         _LOADER = _yaml_loader()
-    if _LOADER is None:
+    return _LOADER
+
+
+def _load_yaml(text: str, path: Path) -> Any:
+    loader = _loader()
+    if loader is None:
         raise TemplateError("reading a YAML template needs PyYAML: "
                             "pip install 'framer[template]' (JSON templates need nothing)",
                             file=path)
     import yaml
 
     try:
-        return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
     except TemplateError as exc:
         raise exc.located(file=path) from None
     except yaml.MarkedYAMLError as exc:
@@ -129,20 +135,24 @@ def _load_yaml(text: str, path: Path) -> Any:
         raise TemplateError(f"invalid YAML: {exc}", file=path) from None
 
 
+def _load_json(text: str, path: Path) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TemplateError(f"invalid JSON: {exc.msg} (column {exc.colno})",
+                            file=path, line=exc.lineno) from None
+
+
 def load_document(path: Path) -> Any:
     """The parsed contents of a JSON or YAML file; ``TemplateError`` naming
-    the file and line when it cannot be read or parsed."""
+    the file and line when it cannot be read or parsed. A ``.json`` file (or
+    JSON text when PyYAML is missing) is read as JSON; the rest as YAML."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TemplateError("no such file", file=path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"cannot read: {exc}", file=path) from None
-    if path.suffix.lower() == ".json" or (text.lstrip().startswith("{") and _LOADER is None
-                                          and _yaml_loader() is None):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise TemplateError(f"invalid JSON: {exc.msg} (column {exc.colno})",
-                                file=path, line=exc.lineno) from None
+    if path.suffix.lower() == ".json" or (text.lstrip().startswith("{") and _loader() is None):
+        return _load_json(text, path)
     return _load_yaml(text, path)
