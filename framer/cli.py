@@ -128,6 +128,15 @@ def _build_parser() -> argparse.ArgumentParser:
         "--function", action="append", default=[], metavar="NAME=module:callable",
         help="run module:callable for Lambda function NAME (named in integrationUri / "
              "authorizerUri); repeatable")
+    serve.add_argument(
+        "-t", "--template", default=None, metavar="PATH",
+        help="serve the WebSocket APIs of an AWS SAM / CloudFormation template (YAML or JSON, "
+             "cdk.out/*.template.json too) or a serverless.yml (a file, or a directory to look "
+             "in); default: template.yaml, template.yml, serverless.yml or serverless.yaml here")
+    serve.add_argument("--parameter-overrides", action="extend", nargs="+", default=[],
+                       metavar="KEY=VALUE", help="template parameter values, as sam deploy takes them")
+    serve.add_argument("--reload", action="store_true",
+                       help="apply changes to the template as a new deployment of its stages")
     _add_functions_parser(sub)
     return parser
 
@@ -180,8 +189,9 @@ def _serve(args: argparse.Namespace) -> None:
     if not 0 <= args.port <= 65535:
         raise CliError(f"--port must be between 0 and 65535, got {args.port}")
     control_plane = args.control_plane or bool(args.function) or args.state_dir is not None
-    if not args.demo and not args.app and not control_plane:
-        raise CliError("nothing to serve: give module:attr, --demo, or --control-plane")
+    if args.template or not (args.demo or args.app or control_plane):
+        _serve_template(args, control_plane)
+        return
     if control_plane and (args.demo or args.app):
         raise CliError("--control-plane, --function and --state-dir serve the apigatewayv2 control plane; not with module:attr or --demo")
     if control_plane and args.stage:
@@ -224,6 +234,30 @@ def _list_functions(args: argparse.Namespace) -> None:
     from framer.controlplane import list_functions
 
     list_functions(args.state_dir, _functions(args.function), as_json=args.json)
+
+
+def _serve_template(args: argparse.Namespace, control_plane: bool) -> None:
+    """``--template`` (or a template found here): framer.template serves it."""
+    from framer.template import find_template, serve_template
+
+    if args.demo or args.app or control_plane:
+        raise CliError("--template serves the template's APIs; not with module:attr, --demo "
+                       "or the control-plane options")
+    path = find_template(args.template)
+    if path is None:
+        raise CliError("nothing to serve: give module:attr, --demo, --control-plane or "
+                       "--template (no template.yaml, template.yml, serverless.yml or "
+                       "serverless.yaml here)")
+    if args.stage and len(args.stage) > 1:
+        raise CliError("--stage: give one stage for a template")
+    try:
+        serve_template(path, args.host, args.port, overrides=args.parameter_overrides,
+                       stage=args.stage[0] if args.stage else None, reload=args.reload,
+                       config=_server_config(args))
+    except ValueError as exc:  # framer.template.TemplateError is one
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
