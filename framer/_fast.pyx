@@ -42,8 +42,6 @@ from wsproto.frame_protocol import CloseReason
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
-    object PyUnicode_DecodeUTF8Stateful(const char* s, Py_ssize_t size, const char* errors,
-                                        Py_ssize_t* consumed)
     int _PyBytes_Resize(PyObject** bytes, Py_ssize_t newsize) except -1
     int PyObject_GenericSetDict(object o, object value, void* context) except -1
     object PyObject_GenericGetDict(object o, void* context)
@@ -140,18 +138,6 @@ cdef inline object _event(object cls, dict template, str name, object value):
 
 cdef inline object _message_event(object cls, object data):
     return _event(cls, _MESSAGE_FIELDS, "data", data)
-
-
-cdef str _utf8_problem(const unsigned char* p, Py_ssize_t n):
-    """Why ``p[:n]`` is not a whole UTF-8 text, in the pure twin's words."""
-    cdef Py_ssize_t consumed = 0
-    try:
-        PyUnicode_DecodeUTF8Stateful(<const char*>p, n, NULL, &consumed)
-    except UnicodeDecodeError:
-        return "invalid UTF-8 in text message"
-    if n - consumed >= 2 and p[consumed] == 0xED and p[consumed + 1] > 0x9F:
-        return "invalid UTF-8 in text message"
-    return "text message ends inside a UTF-8 sequence"
 
 
 cdef inline void _rotated_key(const unsigned char* key, unsigned long long offset,
@@ -586,20 +572,22 @@ cdef class FrameReader:
                 framer_xor(dst, p, n, self._key)
                 p = dst
         if n <= 256:
-            # Short text: CPython's decoder, with its ASCII fast path, is as quick.
+            # Short text: CPython's decoder, with its ASCII fast path, is as quick;
+            # if it refuses the bytes, the validator below says why.
             try:
                 text = PyUnicode_DecodeUTF8(<const char*>p, n, NULL)
             except UnicodeDecodeError:
-                # Say what is wrong in the pure twin's words.
-                self._fail(1007, _utf8_problem(p, n), out)
+                pass
+            else:
+                self._deliver(text, out)
                 return 0
+        framer_utf8_reset(&utf8)
+        if framer_utf8_check(&utf8, p, n) < 0:
+            self._fail(1007, "invalid UTF-8 in text message", out)
+        elif utf8.need:
+            self._fail(1007, "text message ends inside a UTF-8 sequence", out)
         else:
-            framer_utf8_reset(&utf8)
-            if framer_utf8_check(&utf8, p, n) < 0 or utf8.need:
-                self._fail(1007, _utf8_problem(p, n), out)
-                return 0
-            text = framer_utf8_build(&utf8, p, n)
-        self._deliver(text, out)
+            self._deliver(framer_utf8_build(&utf8, p, n), out)
         return 0
 
     cdef inline void _deliver(self, object data, list out) except *:
