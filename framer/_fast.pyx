@@ -38,7 +38,7 @@ from libc.string cimport memcpy, memmove
 import os
 
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
-from wsproto.frame_protocol import CloseReason
+from wsproto.frame_protocol import CloseReason, Opcode
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
@@ -71,13 +71,13 @@ cdef inline void _decref(PyObject* o) noexcept:
     Py_DECREF(o)
 
 
-cdef enum:
-    OP_CONTINUATION = 0x0
-    OP_TEXT = 0x1
-    OP_BINARY = 0x2
-    OP_CLOSE = 0x8
-    OP_PING = 0x9
-    OP_PONG = 0xA
+# wsproto's Opcode (RFC 6455 section 5.2), as C ints for the receive loop.
+cdef int OP_CONTINUATION = Opcode.CONTINUATION
+cdef int OP_TEXT = Opcode.TEXT
+cdef int OP_BINARY = Opcode.BINARY
+cdef int OP_CLOSE = Opcode.CLOSE
+cdef int OP_PING = Opcode.PING
+cdef int OP_PONG = Opcode.PONG
 
 cdef object _new = object.__new__
 cdef object _TextMessage = TextMessage

@@ -26,7 +26,7 @@ from collections import deque
 from typing import Callable, Iterator, Union
 
 from wsproto.events import BytesMessage, CloseConnection, Event, Ping, Pong, TextMessage
-from wsproto.frame_protocol import CloseReason
+from wsproto.frame_protocol import CloseReason, Opcode
 
 __all__ = [
     "FrameReader",
@@ -41,13 +41,6 @@ __all__ = [
 
 Buffer = Union[bytes, bytearray, memoryview]
 
-# Opcodes, RFC 6455 section 5.2.
-OP_CONTINUATION = 0x0
-OP_TEXT = 0x1
-OP_BINARY = 0x2
-OP_CLOSE = 0x8
-OP_PING = 0x9
-OP_PONG = 0xA
 
 # Close codes a peer may send (RFC 6455 section 7.4): 1000-2999 is reserved for
 # the protocol and only these are defined there or in the IANA registry that
@@ -277,7 +270,7 @@ class FrameReader:
         opcode = b0 & 0x0F
         if b0 & 0x70:
             return self._fail(1002, "reserved bits set with no extension negotiated", out)
-        if opcode > 2 and opcode not in (OP_CLOSE, OP_PING, OP_PONG):
+        if opcode > 2 and opcode not in (Opcode.CLOSE, Opcode.PING, Opcode.PONG):
             return self._fail(1002, f"invalid opcode {opcode:#x}", out)
         control = opcode >= 8
         length = b1 & 0x7F
@@ -308,12 +301,12 @@ class FrameReader:
                 return self._fail(1002, "8-byte length used for a payload under 65536 bytes", out)
             size = 10
         if not control:
-            if opcode == OP_CONTINUATION:
+            if opcode == Opcode.CONTINUATION:
                 if not self._msg_opcode:
                     return self._fail(1002, "continuation frame with no message in progress", out)
             elif self._msg_opcode:
                 return self._fail(1002, "new data frame before the previous message finished", out)
-            elif opcode == OP_BINARY and not self._allow_binary:
+            elif opcode == Opcode.BINARY and not self._allow_binary:
                 return self._fail(1003, "binary frames are not supported", out)
             if length > self._max_frame:
                 return self._fail(
@@ -362,7 +355,7 @@ class FrameReader:
             # text) by the decode in _end_frame.
             self._whole = chunk
             return
-        if self._msg_opcode != OP_TEXT:
+        if self._msg_opcode != Opcode.TEXT:
             self._buf += chunk
             return
         # Text is decoded as it arrives (so bad bytes fail at once) and kept
@@ -401,9 +394,9 @@ class FrameReader:
         if opcode >= 8:
             payload = self._control
             self._control = b""
-            if opcode == OP_PING:
+            if opcode == Opcode.PING:
                 out.append(Ping(payload=payload))
-            elif opcode == OP_PONG:
+            elif opcode == Opcode.PONG:
                 out.append(Pong(payload=payload))
             else:
                 self._close(payload, out)
@@ -412,7 +405,7 @@ class FrameReader:
             return
         whole = self._whole
         self._whole = None
-        text = self._msg_opcode == OP_TEXT
+        text = self._msg_opcode == Opcode.TEXT
         self._msg_opcode = 0
         self._msg_size = 0
         if not text:
@@ -513,7 +506,7 @@ def serialize_frames(
         else:
             pieces.append(_header(opcode, fin and last, len(chunk), False))
             pieces.append(chunk)
-        opcode = OP_CONTINUATION
+        opcode = Opcode.CONTINUATION
         start = end
     return b"".join(pieces)
 
@@ -543,7 +536,7 @@ def serialize_parts(
         chunk = view[start : start + max_frame_size]
         parts.append(_header(opcode, fin and start + max_frame_size >= n, len(chunk), False))
         parts.append(chunk)
-        opcode = OP_CONTINUATION
+        opcode = Opcode.CONTINUATION
     return parts
 
 
@@ -554,7 +547,7 @@ def serialize_text(
     payload = text.encode("utf-8")
     if len(payload) > max_message_size:
         return None
-    return serialize_frames(OP_TEXT, payload, True, max_frame_size, client)
+    return serialize_frames(Opcode.TEXT, payload, True, max_frame_size, client)
 
 
 def drain(queue: deque[Event]) -> Iterator[Event]:
@@ -637,5 +630,5 @@ class Shortcut:
     def send_bytes(self, data: Buffer) -> bytes:
         """See ``WSConnection.send_bytes``."""
         if self.open and type(data) is bytes and len(data) <= self._max_message:
-            return serialize_frames(OP_BINARY, data, True, self._max_frame, self._client)
+            return serialize_frames(Opcode.BINARY, data, True, self._max_frame, self._client)
         return self._slow_send_bytes(data)
