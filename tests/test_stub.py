@@ -13,7 +13,7 @@ import ast
 import inspect
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -21,22 +21,33 @@ STUB = Path(__file__).resolve().parent.parent / "framer" / "_fast.pyi"
 COMPILED_ONLY = {"_use_avx2"}  # the kernels' test switch; the pure twin has no SIMD
 
 
+class Param(NamedTuple):
+    name: str
+    kind: str
+    default: str | None
+    annotation: str | None  # None where the twin carries no annotations (compiled)
+
+
+def _untyped(params: list[Param]) -> list[Param]:
+    return [p._replace(annotation=None) for p in params]
+
+
 def _stub() -> dict[str, ast.FunctionDef | ast.ClassDef]:
     tree = ast.parse(STUB.read_text(), str(STUB))
     return {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
 
 
-def _params(node: ast.FunctionDef) -> list[tuple[str, str, str | None, str | None]]:
-    """(name, kind, default, annotation) per parameter of a stub function."""
+def _params(node: ast.FunctionDef) -> list[Param]:
+    """The parameters of a stub function."""
     args = node.args
-    out: list[tuple[str, str, str | None, str | None]] = []
+    out: list[Param] = []
     positional = args.posonlyargs + args.args
     defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
     for arg, default in zip(positional, defaults):
         kind = "POSITIONAL_ONLY" if arg in args.posonlyargs else "POSITIONAL_OR_KEYWORD"
-        out.append((arg.arg, kind, _text(default), _text(arg.annotation)))
+        out.append(Param(arg.arg, kind, _text(default), _text(arg.annotation)))
     for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults):
-        out.append((arg.arg, "KEYWORD_ONLY", _text(kw_default), _text(arg.annotation)))
+        out.append(Param(arg.arg, "KEYWORD_ONLY", _text(kw_default), _text(arg.annotation)))
     return out
 
 
@@ -44,12 +55,12 @@ def _text(node: ast.expr | None) -> str | None:
     return None if node is None else ast.unparse(node)
 
 
-def _runtime_params(func: Any) -> list[tuple[str, str, str | None, str | None]]:
-    out: list[tuple[str, str, str | None, str | None]] = []
+def _runtime_params(func: Any) -> list[Param]:
+    out: list[Param] = []
     for p in inspect.signature(func).parameters.values():
         default = None if p.default is p.empty else repr(p.default)
         annotation = None if p.annotation is p.empty else str(p.annotation)
-        out.append((p.name, p.kind.name, default, annotation))
+        out.append(Param(p.name, p.kind.name, default, annotation))
     return out
 
 
@@ -92,8 +103,7 @@ def test_stub_functions_match_both_twins(impl_pair: tuple[ModuleType, ModuleType
         if not isinstance(node, ast.FunctionDef):
             continue
         want = _params(node)
-        untyped = [(n, k, d, None) for n, k, d, _ in want]
-        assert [p[:3] for p in _runtime_params(getattr(compiled, name))] == [p[:3] for p in untyped], name
+        assert _untyped(_runtime_params(getattr(compiled, name))) == _untyped(want), name
         if name not in COMPILED_ONLY:
             assert _runtime_params(getattr(pure, name)) == want, name
             assert inspect.signature(getattr(pure, name)).return_annotation == _text(node.returns), name
@@ -115,9 +125,7 @@ def test_stub_classes_match_both_twins(impl_pair: tuple[ModuleType, ModuleType])
             assert _runtime_params(getattr(pure_cls, member)) == want, f"{name}.{member}"
             if member != "__init__":
                 compiled_method = getattr(getattr(compiled, name), member)
-                assert [p[:3] for p in _runtime_params(compiled_method)] == [p[:3] for p in want], (
-                    f"{name}.{member}"
-                )
+                assert _untyped(_runtime_params(compiled_method)) == _untyped(want), f"{name}.{member}"
 
 
 def test_the_check_catches_a_drifted_stub(
