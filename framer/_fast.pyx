@@ -38,7 +38,10 @@ from libc.string cimport memcpy, memmove
 import os
 
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
-from wsproto.frame_protocol import CloseReason, Opcode
+from wsproto.frame_protocol import Opcode
+
+from ._close_frame import read_close
+from ._errors import ProtocolViolation
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
@@ -85,9 +88,6 @@ cdef object _BytesMessage = BytesMessage
 cdef object _Ping = Ping
 cdef object _Pong = Pong
 cdef object _urandom = os.urandom
-cdef frozenset _VALID_PROTOCOL_CLOSE_CODES = frozenset(
-    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013}
-)
 cdef unsigned long long _MSB = 1ULL << 63
 
 
@@ -638,35 +638,14 @@ cdef class FrameReader:
         return 0
 
     cdef int _close(self, bytes payload, list out) except -1:
-        cdef int code
-        cdef str reason
-        cdef object code_obj
-        cdef Py_ssize_t n = len(payload)
-        if n == 0:
-            code_obj = CloseReason.NO_STATUS_RCVD
-            reason = ""
-        elif n == 1:
-            self._fail(1002, "close frame with a 1-byte payload", out)
+        cdef object close = read_close(payload)
+        if type(close) is ProtocolViolation:
+            self._fail(close.code, close.reason, out)
             return 0
-        else:
-            code = (payload[0] << 8) | payload[1]
-            if code < 1000 or code > 4999:
-                self._fail(1002, f"invalid close code {code}", out)
-                return 0
-            if code < 3000 and code not in _VALID_PROTOCOL_CLOSE_CODES:
-                self._fail(1002, f"close code {code} is reserved or may not be sent", out)
-                return 0
-            try:
-                reason = payload[2:].decode("utf-8")
-            except UnicodeDecodeError:
-                self._fail(1007, "close reason is not valid UTF-8", out)
-                return 0
-            code_obj = CloseReason(code) if code < 3000 else code
         self.closed = True
         self.done = True
-        out.append(CloseConnection(code=code_obj, reason=reason))
+        out.append(close)
         return 0
-
 
 cdef inline Py_ssize_t _header_size(Py_ssize_t length, bint masked) noexcept:
     cdef Py_ssize_t size = 2 if length < 126 else (4 if length < 0x10000 else 10)

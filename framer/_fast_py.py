@@ -26,7 +26,10 @@ from collections import deque
 from typing import Callable, Iterator, Union
 
 from wsproto.events import BytesMessage, CloseConnection, Event, Ping, Pong, TextMessage
-from wsproto.frame_protocol import CloseReason, Opcode
+from wsproto.frame_protocol import Opcode
+
+from ._close_frame import read_close
+from ._errors import ProtocolViolation
 
 __all__ = [
     "FrameReader",
@@ -41,14 +44,6 @@ __all__ = [
 
 Buffer = Union[bytes, bytearray, memoryview]
 
-
-# Close codes a peer may send (RFC 6455 section 7.4): 1000-2999 is reserved for
-# the protocol and only these are defined there or in the IANA registry that
-# wsproto knows; 3000-4999 are free for libraries and applications.  1005, 1006
-# and 1015 must never appear on the wire.
-_VALID_PROTOCOL_CLOSE_CODES = frozenset(
-    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013}
-)
 
 _new = object.__new__
 
@@ -433,30 +428,13 @@ class FrameReader:
         out.append(_text_event(parts[0] if len(parts) == 1 else "".join(parts)))
 
     def _close(self, payload: bytes, out: list[Event]) -> None:
-        if not payload:
-            code: int = CloseReason.NO_STATUS_RCVD
-            reason = ""
-        elif len(payload) == 1:
-            self._fail(1002, "close frame with a 1-byte payload", out)
+        close = read_close(payload)
+        if type(close) is ProtocolViolation:
+            self._fail(close.code, close.reason, out)
             return
-        else:
-            code = (payload[0] << 8) | payload[1]
-            if code < 1000 or code > 4999:
-                self._fail(1002, f"invalid close code {code}", out)
-                return
-            if code < 3000 and code not in _VALID_PROTOCOL_CLOSE_CODES:
-                self._fail(1002, f"close code {code} is reserved or may not be sent", out)
-                return
-            try:
-                reason = payload[2:].decode("utf-8")
-            except UnicodeDecodeError:
-                self._fail(1007, "close reason is not valid UTF-8", out)
-                return
-            if code < 3000:
-                code = CloseReason(code)
         self.closed = True
         self.done = True
-        out.append(CloseConnection(code=code, reason=reason))
+        out.append(close)
 
 
 def _header(opcode: int, fin: bool, length: int, masked: bool) -> bytes:
