@@ -14,6 +14,7 @@ Where the speed comes from:
   gets: a single-frame binary message is unmasked straight into its ``bytes``,
   a fragmented one into one growing ``bytes`` buffer that becomes the message
   (each payload byte is copied once);
+* the byte kernels are C, in ``_kernels.c`` (declared in ``_kernels.h``);
 * the XOR kernel is AVX2 (checked at run time) or SSE2, with ordinary stores
   (the unmasked payload stays in cache for whoever reads it next);
 * text is checked as it arrives (so invalid UTF-8 fails as soon as the bad
