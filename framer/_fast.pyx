@@ -640,7 +640,7 @@ cdef class FrameReader:
 
     cdef int _close(self, bytes payload, list out) except -1:
         cdef object close = read_close(payload)
-        if type(close) is ProtocolViolation:
+        if isinstance(close, ProtocolViolation):
             self._fail(close.code, close.reason, out)
             return 0
         self.closed = True
