@@ -45,6 +45,11 @@ __all__ = [
 Buffer = Union[bytes, bytearray, memoryview]
 
 
+# wsproto's Opcode members, bound to module names once: looking a member up
+# on the Enum class per frame would cost the hot loop.
+_CONTINUATION, _TEXT, _BINARY = Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY
+_CLOSE, _PING, _PONG = Opcode.CLOSE, Opcode.PING, Opcode.PONG
+
 _new = object.__new__
 
 
@@ -259,7 +264,7 @@ class FrameReader:
         opcode = b0 & 0x0F
         if b0 & 0x70:
             return self._fail(1002, "reserved bits set with no extension negotiated", out)
-        if opcode > 2 and opcode not in (Opcode.CLOSE, Opcode.PING, Opcode.PONG):
+        if opcode > 2 and opcode not in (_CLOSE, _PING, _PONG):
             return self._fail(1002, f"invalid opcode {opcode:#x}", out)
         control = opcode >= 8
         length = b1 & 0x7F
@@ -290,12 +295,12 @@ class FrameReader:
                 return self._fail(1002, "8-byte length used for a payload under 65536 bytes", out)
             size = 10
         if not control:
-            if opcode == Opcode.CONTINUATION:
+            if opcode == _CONTINUATION:
                 if not self._msg_opcode:
                     return self._fail(1002, "continuation frame with no message in progress", out)
             elif self._msg_opcode:
                 return self._fail(1002, "new data frame before the previous message finished", out)
-            elif opcode == Opcode.BINARY and not self._allow_binary:
+            elif opcode == _BINARY and not self._allow_binary:
                 return self._fail(1003, "binary frames are not supported", out)
             if length > self._max_frame:
                 return self._fail(
@@ -344,7 +349,7 @@ class FrameReader:
             # text) by the decode in _end_frame.
             self._whole = chunk
             return
-        if self._msg_opcode != Opcode.TEXT:
+        if self._msg_opcode != _TEXT:
             self._buf += chunk
             return
         # Text is decoded as it arrives (so bad bytes fail at once) and kept
@@ -383,9 +388,9 @@ class FrameReader:
         if opcode >= 8:
             payload = self._control
             self._control = b""
-            if opcode == Opcode.PING:
+            if opcode == _PING:
                 out.append(Ping(payload=payload))
-            elif opcode == Opcode.PONG:
+            elif opcode == _PONG:
                 out.append(Pong(payload=payload))
             else:
                 self._close(payload, out)
@@ -394,7 +399,7 @@ class FrameReader:
             return
         whole = self._whole
         self._whole = None
-        text = self._msg_opcode == Opcode.TEXT
+        text = self._msg_opcode == _TEXT
         self._msg_opcode = 0
         self._msg_size = 0
         if not text:
@@ -478,7 +483,7 @@ def serialize_frames(
         else:
             pieces.append(_header(opcode, fin and last, len(chunk), False))
             pieces.append(chunk)
-        opcode = Opcode.CONTINUATION
+        opcode = _CONTINUATION
         start = end
     return b"".join(pieces)
 
@@ -508,7 +513,7 @@ def serialize_parts(
         chunk = view[start : start + max_frame_size]
         parts.append(_header(opcode, fin and start + max_frame_size >= n, len(chunk), False))
         parts.append(chunk)
-        opcode = Opcode.CONTINUATION
+        opcode = _CONTINUATION
     return parts
 
 
@@ -519,7 +524,7 @@ def serialize_text(
     payload = text.encode("utf-8")
     if len(payload) > max_message_size:
         return None
-    return serialize_frames(Opcode.TEXT, payload, True, max_frame_size, client)
+    return serialize_frames(_TEXT, payload, True, max_frame_size, client)
 
 
 def drain(queue: deque[Event]) -> Iterator[Event]:
@@ -602,5 +607,5 @@ class Shortcut:
     def send_bytes(self, data: Buffer) -> bytes:
         """See ``WSConnection.send_bytes``."""
         if self.open and type(data) is bytes and len(data) <= self._max_message:
-            return serialize_frames(Opcode.BINARY, data, True, self._max_frame, self._client)
+            return serialize_frames(_BINARY, data, True, self._max_frame, self._client)
         return self._slow_send_bytes(data)
