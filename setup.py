@@ -1,4 +1,5 @@
-"""Build framer's optional C extension, ``framer._fast``, from ``framer/_fast.pyx``.
+"""Build framer's optional C extension, ``framer._fast``, from ``framer/_fast.pyx``
+and the byte kernels in ``framer/_kernels.c``.
 
 Everything else about the package is in pyproject.toml.  The extension is
 optional: without a compiler (or Cython), the build says so and installs the
@@ -70,7 +71,13 @@ def _extensions() -> list[Extension]:
         _say("Cython is not installed; installing pure Python (implementation: pure)")
         return []
     args = [] if sys.platform == "win32" else ["-O3"]
-    ext = Extension("framer._fast", ["framer/_fast.pyx"], extra_compile_args=args)
+    # The engine (Cython) and its byte kernels (C, declared in _kernels.h).
+    ext = Extension(
+        "framer._fast",
+        ["framer/_fast.pyx", "framer/_kernels.c"],
+        depends=["framer/_kernels.h"],
+        extra_compile_args=args,
+    )
     return cythonize([ext], compiler_directives={"language_level": "3"}, quiet=True)
 
 

@@ -4,6 +4,22 @@ The core is a sans-IO WebSocket engine with wsproto's interface that enforces
 API Gateway's framing rules (32 KiB frames, 128 KiB messages, text only) and
 delivers whole messages.  ``framer.implementation`` says whether the compiled
 hot path (``"compiled"``) or its pure-Python twin (``"pure"``) is active.
+
+Modules:
+
+* ``_connection``: ``WSConnection``, the handshake and the connection's state machine;
+* ``_fast_py``: the pure-Python hot path (frame reader, masking, serializers), the reference;
+* ``_fast`` (``_fast.pyx``, typed by ``_fast.pyi``): its compiled twin;
+* ``_kernels.c``/``_kernels.h``: the compiled twin's C byte kernels (XOR, UTF-8);
+* ``_close_frame``: the close frame's rules, for both twins;
+* ``_impl``: picks the twin at import (``FRAMER_NO_EXTENSIONS``);
+* ``_limits``: ``Limits``, API Gateway's frame and message sizes;
+* ``_errors``: the local and remote protocol errors, ``ProtocolViolation``;
+* ``router``, ``asyncio``, ``controlplane``, ``functions``, ``testing``: the
+  router, the gateway server, the local apigatewayv2, Lambda functions and
+  hypothesis strategies (each package's docstring lists its modules);
+* ``conform``, ``cli``, ``demo``, ``__main__``: ``framer conform``, the
+  command line, the demo API and ``python -m framer``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
-from wsproto.frame_protocol import CloseReason
+from wsproto.frame_protocol import CloseReason, Opcode
 from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError as _WsprotoLocalProtocolError
 
@@ -73,13 +73,6 @@ _TRANSITIONS: dict[tuple[ConnectionState, str], ConnectionState] = {
     (_REMOTE_CLOSING, "eof"): _CLOSED,
     (_CLOSED, "eof"): _CLOSED,
 }
-
-_OP_CONTINUATION = 0x0
-_OP_TEXT = 0x1
-_OP_BINARY = 0x2
-_OP_CLOSE = 0x8
-_OP_PING = 0x9
-_OP_PONG = 0xA
 
 # Close codes that only describe a local condition and must not be sent
 # (RFC 6455 section 7.4.1); like wsproto, answering with one sends 1000.
@@ -417,7 +410,7 @@ class WSConnection:
                     f"{type(event).__name__} payload of {len(payload)} bytes exceeds "
                     f"the 125-byte control frame limit (RFC 6455 section 5.5)"
                 )
-            opcode = _OP_PING if isinstance(event, Ping) else _OP_PONG
+            opcode = Opcode.PING if isinstance(event, Ping) else Opcode.PONG
             return self._serialize(opcode, payload, True, _MAX_CONTROL_PAYLOAD, self.client)
         raise LocalProtocolError(f"Event {event} cannot be sent in state {self._state}.")
 
@@ -446,7 +439,7 @@ class WSConnection:
             and len(data) <= self.limits.max_message_size
         ):
             return self._serialize(
-                _OP_BINARY, data, True, self.limits.max_frame_size, self.client
+                Opcode.BINARY, data, True, self.limits.max_frame_size, self.client
             )
         return self.send(BytesMessage(data=data))  # type: ignore[arg-type]
 
@@ -470,7 +463,7 @@ class WSConnection:
         if len(data) > limit:
             raise MessageTooBigError(len(data), limit)
         return self._serialize_parts(
-            _OP_BINARY, data, True, self.limits.max_frame_size, self.client
+            Opcode.BINARY, data, True, self.limits.max_frame_size, self.client
         )
 
     def _send_handshake(self, event: Event) -> bytes:
@@ -499,23 +492,23 @@ class WSConnection:
             if not isinstance(event.data, str):
                 raise TypeError(f"TextMessage.data must be str, got {type(event.data).__name__}")
             payload: bytes | bytearray | memoryview = event.data.encode("utf-8")
-            opcode = _OP_TEXT
+            opcode = Opcode.TEXT
         elif isinstance(event, BytesMessage):
             payload = event.data
             if not isinstance(payload, (bytes, bytearray, memoryview)):
                 raise TypeError(
                     f"BytesMessage.data must be bytes-like, got {type(payload).__name__}"
                 )
-            opcode = _OP_BINARY
+            opcode = Opcode.BINARY
         else:
             raise LocalProtocolError(f"unsupported message event {event!r}")
         if self._out_opcode:
             if opcode != self._out_opcode:
                 raise LocalProtocolError(
                     "a message sent in pieces must keep one type: "
-                    f"started as {'text' if self._out_opcode == _OP_TEXT else 'binary'}"
+                    f"started as {'text' if self._out_opcode == Opcode.TEXT else 'binary'}"
                 )
-            wire_opcode = _OP_CONTINUATION
+            wire_opcode = Opcode.CONTINUATION
         else:
             wire_opcode = opcode
         size = self._out_size + len(payload)
@@ -553,7 +546,7 @@ class WSConnection:
             if reason:
                 payload += _truncate_utf8(reason.encode("utf-8"), _MAX_CONTROL_PAYLOAD - 2)
         self._transition("send_close")
-        return self._serialize(_OP_CLOSE, payload, True, _MAX_CONTROL_PAYLOAD, self.client)
+        return self._serialize(Opcode.CLOSE, payload, True, _MAX_CONTROL_PAYLOAD, self.client)
 
     def __repr__(self) -> str:
         role = "client" if self.client else "server"

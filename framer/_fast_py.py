@@ -23,10 +23,13 @@ from __future__ import annotations
 import os
 from codecs import utf_8_decode
 from collections import deque
-from typing import Callable, Iterator, Union
+from typing import Callable, Iterator, TypeVar, Union
 
 from wsproto.events import BytesMessage, CloseConnection, Event, Ping, Pong, TextMessage
-from wsproto.frame_protocol import CloseReason
+from wsproto.frame_protocol import Opcode
+
+from ._close_frame import read_close
+from ._errors import ProtocolViolation
 
 __all__ = [
     "FrameReader",
@@ -41,38 +44,22 @@ __all__ = [
 
 Buffer = Union[bytes, bytearray, memoryview]
 
-# Opcodes, RFC 6455 section 5.2.
-OP_CONTINUATION = 0x0
-OP_TEXT = 0x1
-OP_BINARY = 0x2
-OP_CLOSE = 0x8
-OP_PING = 0x9
-OP_PONG = 0xA
 
-# Close codes a peer may send (RFC 6455 section 7.4): 1000-2999 is reserved for
-# the protocol and only these are defined there or in the IANA registry that
-# wsproto knows; 3000-4999 are free for libraries and applications.  1005, 1006
-# and 1015 must never appear on the wire.
-_VALID_PROTOCOL_CLOSE_CODES = frozenset(
-    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013}
-)
+# wsproto's Opcode members, bound to module names once: looking a member up
+# on the Enum class per frame would cost the hot loop.
+_CONTINUATION, _TEXT, _BINARY = Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY
+_CLOSE, _PING, _PONG = Opcode.CLOSE, Opcode.PING, Opcode.PONG
 
 _new = object.__new__
 
 
-def _text_event(data: str) -> TextMessage:
-    # Same result as TextMessage(data=data), without the frozen dataclass's
-    # __init__ (three object.__setattr__ calls): about 3x cheaper.
-    event = _new(TextMessage)
-    fields = event.__dict__
-    fields["data"] = data
-    fields["frame_finished"] = True
-    fields["message_finished"] = True
-    return event
+_M = TypeVar("_M", TextMessage, BytesMessage)
 
 
-def _bytes_event(data: bytes) -> BytesMessage:
-    event = _new(BytesMessage)
+def _message_event(cls: type[_M], data: str | bytes) -> _M:
+    # Same result as cls(data=data), without the frozen dataclass's __init__
+    # (three object.__setattr__ calls): about 3x cheaper.
+    event = _new(cls)
     fields = event.__dict__
     fields["data"] = data
     fields["frame_finished"] = True
@@ -277,7 +264,7 @@ class FrameReader:
         opcode = b0 & 0x0F
         if b0 & 0x70:
             return self._fail(1002, "reserved bits set with no extension negotiated", out)
-        if opcode > 2 and opcode not in (OP_CLOSE, OP_PING, OP_PONG):
+        if opcode > 2 and opcode not in (_CLOSE, _PING, _PONG):
             return self._fail(1002, f"invalid opcode {opcode:#x}", out)
         control = opcode >= 8
         length = b1 & 0x7F
@@ -308,12 +295,12 @@ class FrameReader:
                 return self._fail(1002, "8-byte length used for a payload under 65536 bytes", out)
             size = 10
         if not control:
-            if opcode == OP_CONTINUATION:
+            if opcode == _CONTINUATION:
                 if not self._msg_opcode:
                     return self._fail(1002, "continuation frame with no message in progress", out)
             elif self._msg_opcode:
                 return self._fail(1002, "new data frame before the previous message finished", out)
-            elif opcode == OP_BINARY and not self._allow_binary:
+            elif opcode == _BINARY and not self._allow_binary:
                 return self._fail(1003, "binary frames are not supported", out)
             if length > self._max_frame:
                 return self._fail(
@@ -362,7 +349,7 @@ class FrameReader:
             # text) by the decode in _end_frame.
             self._whole = chunk
             return
-        if self._msg_opcode != OP_TEXT:
+        if self._msg_opcode != _TEXT:
             self._buf += chunk
             return
         # Text is decoded as it arrives (so bad bytes fail at once) and kept
@@ -401,9 +388,9 @@ class FrameReader:
         if opcode >= 8:
             payload = self._control
             self._control = b""
-            if opcode == OP_PING:
+            if opcode == _PING:
                 out.append(Ping(payload=payload))
-            elif opcode == OP_PONG:
+            elif opcode == _PONG:
                 out.append(Pong(payload=payload))
             else:
                 self._close(payload, out)
@@ -412,18 +399,18 @@ class FrameReader:
             return
         whole = self._whole
         self._whole = None
-        text = self._msg_opcode == OP_TEXT
+        text = self._msg_opcode == _TEXT
         self._msg_opcode = 0
         self._msg_size = 0
         if not text:
             if whole is None:
                 whole = bytes(self._buf)
                 self._buf = bytearray()
-            out.append(_bytes_event(whole))
+            out.append(_message_event(BytesMessage, whole))
             return
         if whole is not None:
             try:
-                out.append(_text_event(whole.decode("utf-8")))
+                out.append(_message_event(TextMessage, whole.decode("utf-8")))
             except UnicodeDecodeError:
                 # Say what is wrong in the words used for pieces.
                 if self._decode_piece(whole, out) is not None:
@@ -437,33 +424,16 @@ class FrameReader:
         if self._utf8_tail:
             self._fail(1007, "text message ends inside a UTF-8 sequence", out)
             return
-        out.append(_text_event(parts[0] if len(parts) == 1 else "".join(parts)))
+        out.append(_message_event(TextMessage, parts[0] if len(parts) == 1 else "".join(parts)))
 
     def _close(self, payload: bytes, out: list[Event]) -> None:
-        if not payload:
-            code: int = CloseReason.NO_STATUS_RCVD
-            reason = ""
-        elif len(payload) == 1:
-            self._fail(1002, "close frame with a 1-byte payload", out)
+        close = read_close(payload)
+        if isinstance(close, ProtocolViolation):
+            self._fail(close.code, close.reason, out)
             return
-        else:
-            code = (payload[0] << 8) | payload[1]
-            if code < 1000 or code > 4999:
-                self._fail(1002, f"invalid close code {code}", out)
-                return
-            if code < 3000 and code not in _VALID_PROTOCOL_CLOSE_CODES:
-                self._fail(1002, f"close code {code} is reserved or may not be sent", out)
-                return
-            try:
-                reason = payload[2:].decode("utf-8")
-            except UnicodeDecodeError:
-                self._fail(1007, "close reason is not valid UTF-8", out)
-                return
-            if code < 3000:
-                code = CloseReason(code)
         self.closed = True
         self.done = True
-        out.append(CloseConnection(code=code, reason=reason))
+        out.append(close)
 
 
 def _header(opcode: int, fin: bool, length: int, masked: bool) -> bytes:
@@ -513,7 +483,7 @@ def serialize_frames(
         else:
             pieces.append(_header(opcode, fin and last, len(chunk), False))
             pieces.append(chunk)
-        opcode = OP_CONTINUATION
+        opcode = _CONTINUATION
         start = end
     return b"".join(pieces)
 
@@ -543,7 +513,7 @@ def serialize_parts(
         chunk = view[start : start + max_frame_size]
         parts.append(_header(opcode, fin and start + max_frame_size >= n, len(chunk), False))
         parts.append(chunk)
-        opcode = OP_CONTINUATION
+        opcode = _CONTINUATION
     return parts
 
 
@@ -554,7 +524,7 @@ def serialize_text(
     payload = text.encode("utf-8")
     if len(payload) > max_message_size:
         return None
-    return serialize_frames(OP_TEXT, payload, True, max_frame_size, client)
+    return serialize_frames(_TEXT, payload, True, max_frame_size, client)
 
 
 def drain(queue: deque[Event]) -> Iterator[Event]:
@@ -637,5 +607,5 @@ class Shortcut:
     def send_bytes(self, data: Buffer) -> bytes:
         """See ``WSConnection.send_bytes``."""
         if self.open and type(data) is bytes and len(data) <= self._max_message:
-            return serialize_frames(OP_BINARY, data, True, self._max_frame, self._client)
+            return serialize_frames(_BINARY, data, True, self._max_frame, self._client)
         return self._slow_send_bytes(data)
