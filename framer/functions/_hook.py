@@ -111,6 +111,6 @@ def install(endpoints: ConnectionsEndpoints) -> Optional[Hook]:
 
 def uninstall(hook: Hook) -> None:
     """Stop registering ``hook`` for new sessions (those made meanwhile keep it)."""
-    from botocore.handlers import BUILTIN_HANDLERS  # type: ignore[import-untyped]
+    from botocore.handlers import BUILTIN_HANDLERS
 
     BUILTIN_HANDLERS[:] = [entry for entry in BUILTIN_HANDLERS if entry[1] is not hook]

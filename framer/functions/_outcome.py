@@ -24,6 +24,7 @@ import traceback
 from types import TracebackType
 from typing import Any, Callable, Mapping, Optional, Protocol, Union
 
+from ._hook import ConnectionsEndpoints
 from ._spec import Function
 
 __all__ = ["Crashed", "Outcome", "Raised", "Returned", "Runner", "Throttled", "TimedOut"]
@@ -106,6 +107,8 @@ class Runner(Protocol):
 
     async def invoke(self, function: Function, event: Mapping[str, Any], *,
                      request_id: str) -> Outcome: ...
+
+    def set_connections(self, connections: ConnectionsEndpoints) -> None: ...
 
     async def aclose(self) -> None: ...
 

@@ -113,29 +113,32 @@ class _Worker:
         self.arn: str = start["arn"]
         self.timeout_ms = int(start["timeout_s"] * 1000)
         self.memory_mb: int = start["memory_mb"]
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "framer")
         self.hook = install(ConnectionsEndpoints.from_wire(start["endpoints"])) \
             if start["connections_hook"] else None
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.formatter = formatter
         self.handler: Optional[Callable[..., Any]] = None
-        self.init_error: Optional[dict[str, Any]] = None
+        self.init_error: Optional[Raised] = None
         function = Function(name=self.function_name, handler=start["handler"],
-                            code_dir=Path(start["code_dir"]), timeout_s=start["timeout_s"],
-                            memory_mb=self.memory_mb)
+                            code_dir=Path(start["code_dir"]))
         try:
             self.handler = import_handler(function)
         except FunctionError as exc:
-            cause = exc.__cause__ or exc
-            self.init_error = {"errorType": "Runtime.ImportModuleError", "errorMessage": str(exc),
-                               "stackTrace": traceback.format_tb(cause.__traceback__)}
+            # Lambda answers every invocation with this error (and no stack);
+            # the log has the import's own traceback, if it raised.
+            self.init_error = Raised(error_type="Runtime.ImportModuleError", error_message=str(exc))
             print(f"[ERROR] Runtime.ImportModuleError: {exc}", file=sys.stderr)
+            if exc.__cause__ is not None:
+                traceback.print_exception(exc.__cause__, file=sys.stderr)
 
     def invoke(self, message: dict[str, Any]) -> dict[str, Any]:
         request_id: str = message["request_id"]
         if "endpoints" in message and self.hook is not None:
             self.hook.endpoints = ConnectionsEndpoints.from_wire(message["endpoints"])
         if self.init_error is not None:
-            return {"error": self.init_error, "duration_ms": 0.0, "max_memory_mb": _max_memory_mb()}
+            return {"error": self.init_error.payload(request_id), "duration_ms": 0.0,
+                    "max_memory_mb": _max_memory_mb()}
         assert self.handler is not None
         self.formatter.request_id = request_id
         now_ms = int(time.monotonic() * 1000)
@@ -144,7 +147,7 @@ class _Worker:
             aws_request_id=request_id, timeout_ms=self.timeout_ms,
             deadline_ms=now_ms + self.timeout_ms, clock_ms=_monotonic_ms,
             memory_limit_in_mb=self.memory_mb,
-            log_stream_name=os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "framer"))
+            log_stream_name=self.log_stream_name)
         began = time.perf_counter()
         try:
             value = self.handler(message["event"], context)
@@ -173,11 +176,11 @@ class _Worker:
             try:
                 data = encode(reply)
             except (TypeError, ValueError) as exc:  # a result JSON cannot hold
-                text = f"Unable to marshal response: {exc}"
-                sys.stderr.write(f"[ERROR] Runtime.MarshalError: {text}\n")
+                error = Raised(error_type="Runtime.MarshalError",
+                               error_message=f"Unable to marshal response: {exc}")
+                sys.stderr.write(f"[ERROR] {error.error_type}: {error.error_message}\n")
                 sys.stderr.flush()
-                reply = {"error": {"errorType": "Runtime.MarshalError", "errorMessage": text,
-                                   "stackTrace": []},
+                reply = {"error": error.payload(message["request_id"]),
                          "duration_ms": reply["duration_ms"], "max_memory_mb": reply["max_memory_mb"]}
                 data = encode(reply)
             self.channel.send_bytes(data)
