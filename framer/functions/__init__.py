@@ -2,7 +2,7 @@
 
 The server calls one coroutine per invocation, on either runner::
 
-    async with WorkerRunner(region="us-east-1", reload=True) as runner:
+    async with WorkerRunner(RunnerOptions(region="us-east-1", reload=True)) as runner:
         runner.set_connections(ConnectionsEndpoints(
             by_api_id={"abc123": "http://127.0.0.1:8080"},
             by_host={"127.0.0.1:8080": "http://127.0.0.1:8080"}))
@@ -38,8 +38,9 @@ from ._environment import DEFAULT_REGION, EnvVarsFile, lambda_environment
 from ._hook import ConnectionsEndpoints
 from ._inprocess import load_handler, split_handler
 from ._local import InProcessRunner
-from ._outcome import Crashed, Outcome, Raised, Returned, Runner, Throttled, TimedOut
-from ._pool import DEFAULT_CONCURRENCY, WorkerRunner
+from ._outcome import (DEFAULT_CONCURRENCY, Crashed, Outcome, Raised, Returned, Runner,
+                       RunnerOptions, Throttled, TimedOut)
+from ._pool import WorkerRunner
 from ._spec import DEFAULT_RUNTIME, Function, FunctionError
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "Raised",
     "Returned",
     "Runner",
+    "RunnerOptions",
     "Throttled",
     "TimedOut",
     "WorkerRunner",

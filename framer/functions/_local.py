@@ -32,11 +32,9 @@ from typing import Any, Callable, Mapping, Optional
 
 from . import _logs
 from ._context import LambdaContext
-from ._environment import DEFAULT_REGION
 from ._hook import ConnectionsEndpoints, Hook, install, uninstall
 from ._inprocess import load_handler
-from ._outcome import Outcome, Raised, Returned, Throttled, TimedOut
-from ._pool import DEFAULT_CONCURRENCY
+from ._outcome import Outcome, Raised, Returned, RunnerOptions, Throttled, TimedOut
 from ._spec import Function, FunctionError
 from ._watch import CodeWatcher
 
@@ -81,27 +79,15 @@ class _Loaded:
 class InProcessRunner:
     """Runs functions in this process; same interface as ``WorkerRunner``."""
 
-    def __init__(
-        self,
-        *,
-        region: str = DEFAULT_REGION,
-        account_id: str = "123456789012",
-        connections: Optional[ConnectionsEndpoints] = None,
-        connections_hook: bool = True,
-        reload: bool = False,
-        reload_interval_s: float = 1.0,
-        default_concurrency: int = DEFAULT_CONCURRENCY,
-    ) -> None:
-        if default_concurrency < 1:
-            raise ValueError(f"default_concurrency must be 1 or more, not {default_concurrency!r}")
-        self.region = region
-        self.account_id = account_id
-        self.default_concurrency = default_concurrency
+    def __init__(self, options: Optional[RunnerOptions] = None, *,
+                 connections: Optional[ConnectionsEndpoints] = None) -> None:
+        self.options = options = options or RunnerOptions()
         self._hook: Optional[Hook] = install(connections or ConnectionsEndpoints()) \
-            if connections_hook else None
+            if options.connections_hook else None
         self._loaded: dict[str, _Loaded] = {}
         self._stale: set[str] = set()
-        self._watcher = CodeWatcher(self._reload, interval_s=reload_interval_s) if reload else None
+        self._watcher = CodeWatcher(self._reload, interval_s=options.reload_interval_s) \
+            if options.reload else None
 
     def set_connections(self, connections: ConnectionsEndpoints) -> None:
         """Where @connections calls go from now on."""
@@ -118,10 +104,8 @@ class InProcessRunner:
         if loaded is None or (loaded.function is not function and loaded.function != function):
             if loaded is not None:
                 loaded.executor.shutdown(wait=False)
-            limit = (function.reserved_concurrency if function.reserved_concurrency is not None
-                     else self.default_concurrency)
-            arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{function.name}"
-            loaded = self._loaded[function.name] = _Loaded(function, limit, arn)
+            loaded = self._loaded[function.name] = _Loaded(
+                function, self.options.limit(function), self.options.arn(function))
             loaded.load()
             if self._watcher is not None and function.code_dir.is_dir():
                 self._watcher.watch(function.name, function.code_dir.resolve())

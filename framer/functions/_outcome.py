@@ -20,14 +20,21 @@ its own 29 s integration timeout gives ``Endpoint request timed out``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import re
 import traceback
 from types import TracebackType
 from typing import Any, Callable, Mapping, Optional, Protocol, Union
 
+from ._environment import DEFAULT_REGION
 from ._hook import ConnectionsEndpoints
 from ._spec import Function
 
-__all__ = ["Crashed", "Outcome", "Raised", "Returned", "Runner", "Throttled", "TimedOut"]
+__all__ = ["DEFAULT_CONCURRENCY", "Crashed", "Outcome", "Raised", "Returned", "Runner", "RunnerOptions",
+           "Throttled", "TimedOut"]
+
+# Per function, locally, without a reserved concurrency (Lambda's account
+# default is 1000; ten keeps a laptop responsive).
+DEFAULT_CONCURRENCY = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +107,45 @@ class Throttled:
 
 
 Outcome = Union[Returned, Raised, TimedOut, Crashed, Throttled]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunnerOptions:
+    """What both runners are configured with.
+
+    ``region`` and ``account_id`` go into the environment and ARNs;
+    ``connections_hook=False`` leaves botocore alone (see ``_hook``);
+    ``reload=True`` watches each invoked function's code directory every
+    ``reload_interval_s``; ``default_concurrency`` is the limit of a
+    function without a reserved concurrency.
+    """
+
+    region: str = DEFAULT_REGION
+    account_id: str = "123456789012"
+    connections_hook: bool = True
+    reload: bool = False
+    reload_interval_s: float = 1.0
+    default_concurrency: int = DEFAULT_CONCURRENCY
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):
+            raise ValueError(f"region {self.region!r} is not an AWS region name (us-east-1)")
+        if not re.fullmatch(r"\d{12}", self.account_id):
+            raise ValueError(f"account_id {self.account_id!r} must be 12 digits")
+        if not self.reload_interval_s > 0:
+            raise ValueError(f"reload_interval_s must be positive, not {self.reload_interval_s!r}")
+        if self.default_concurrency < 1:
+            raise ValueError(
+                f"default_concurrency must be 1 or more, not {self.default_concurrency!r}")
+
+    def limit(self, function: Function) -> int:
+        """How many invocations of ``function`` may run at once."""
+        if function.reserved_concurrency is not None:
+            return function.reserved_concurrency
+        return self.default_concurrency
+
+    def arn(self, function: Function) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{function.name}"
 
 
 class Runner(Protocol):

@@ -32,16 +32,15 @@ from types import TracebackType
 from typing import Any, Mapping, Optional, Union
 
 from . import _logs
-from ._environment import DEFAULT_REGION, EnvVarsFile, lambda_environment, runtime_version
+from ._environment import EnvVarsFile, lambda_environment, runtime_version
 from ._hook import ConnectionsEndpoints
-from ._outcome import Crashed, Outcome, Raised, Returned, Throttled, TimedOut
+from ._outcome import Crashed, Outcome, Raised, Returned, RunnerOptions, Throttled, TimedOut
 from ._spec import Function
 from ._watch import CodeWatcher
 from ._wire import Decoder, WireError, encode
 
-__all__ = ["DEFAULT_CONCURRENCY", "INIT_TIMEOUT_S", "WorkerRunner"]
+__all__ = ["INIT_TIMEOUT_S", "WorkerRunner"]
 
-DEFAULT_CONCURRENCY = 10
 # Lambda's init phase limit ("Lambda execution environment lifecycle", Init phase: 10 s).
 INIT_TIMEOUT_S = 10.0
 
@@ -154,13 +153,12 @@ class _FunctionPool:
         self.runner = runner
         self.function = function
         self.logger = _logs.function_logger(function.name)
-        self.limit = (function.reserved_concurrency if function.reserved_concurrency is not None
-                      else runner.default_concurrency)
+        self.limit = runner.options.limit(function)
         self.slots = asyncio.Semaphore(max(1, self.limit))
         self.idle: list[_Worker] = []
         self.busy: set[_Worker] = set()
         self.generation = 0
-        self.arn = f"arn:aws:lambda:{runner.region}:{runner.account_id}:function:{function.name}"
+        self.arn = runner.options.arn(function)
         self.unusable: Optional[Raised] = None
         if not function.is_python:
             self.unusable = Raised(error_type="Runtime.InvalidRuntime", error_message=(
@@ -268,7 +266,7 @@ class _FunctionPool:
         """A started worker with the handler imported, or why it could not start."""
         runner, function = self.runner, self.function
         stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{uuid.uuid4().hex}"
-        env = lambda_environment(function, region=runner.region, log_stream_name=stream,
+        env = lambda_environment(function, region=runner.options.region, log_stream_name=stream,
                                  env_vars=runner.env_vars)
         code_dir = str(function.code_dir.resolve())
         ours, theirs = socket.socketpair()
@@ -292,7 +290,7 @@ class _FunctionPool:
         channel.transport.write(encode({
             "name": function.name, "handler": function.handler, "code_dir": code_dir,
             "timeout_s": function.timeout_s, "memory_mb": function.memory_mb, "arn": self.arn,
-            "connections_hook": runner.connections_hook,
+            "connections_hook": runner.options.connections_hook,
             "endpoints": runner.connections.to_wire()}))
         try:
             reply = await waiter
@@ -325,36 +323,22 @@ class WorkerRunner:
 
     ``connections`` says where the @connections calls of the APIs framer
     serves go (``set_connections`` updates it; workers get the change with
-    their next invocation); ``connections_hook=False`` leaves botocore
-    alone in workers.  ``reload=True`` watches each invoked function's code
-    directory and replaces its workers after a change.
+    their next invocation); ``env_vars`` overrides functions' variables as
+    ``sam local --env-vars`` does; ``options`` are ``RunnerOptions``.
     """
 
-    def __init__(
-        self,
-        *,
-        region: str = DEFAULT_REGION,
-        account_id: str = "123456789012",
-        env_vars: Optional[EnvVarsFile] = None,
-        connections: Optional[ConnectionsEndpoints] = None,
-        connections_hook: bool = True,
-        reload: bool = False,
-        reload_interval_s: float = 1.0,
-        default_concurrency: int = DEFAULT_CONCURRENCY,
-    ) -> None:
-        if default_concurrency < 1:
-            raise ValueError(f"default_concurrency must be 1 or more, not {default_concurrency!r}")
-        self.region = region
-        self.account_id = account_id
+    def __init__(self, options: Optional[RunnerOptions] = None, *,
+                 env_vars: Optional[EnvVarsFile] = None,
+                 connections: Optional[ConnectionsEndpoints] = None) -> None:
+        self.options = options = options or RunnerOptions()
         self.env_vars = env_vars
         self.connections = connections or ConnectionsEndpoints()
         self.endpoints_version = 0
-        self.connections_hook = connections_hook
-        self.default_concurrency = default_concurrency
         self.closed = False
         self._pools: dict[str, _FunctionPool] = {}
         self._reaping: set[asyncio.Task[int]] = set()
-        self._watcher = CodeWatcher(self._reload, interval_s=reload_interval_s) if reload else None
+        self._watcher = CodeWatcher(self._reload, interval_s=options.reload_interval_s) \
+            if options.reload else None
 
     def set_connections(self, connections: ConnectionsEndpoints) -> None:
         """Where @connections calls go from now on (the APIs framer serves changed)."""

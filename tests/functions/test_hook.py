@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from framer.functions import ConnectionsEndpoints, InProcessRunner, Returned, WorkerRunner
+from framer.functions import (ConnectionsEndpoints, InProcessRunner, Returned, RunnerOptions,
+                              WorkerRunner)
 from framer.functions._hook import rewrite_url
 
 from .conftest import WriteCode
@@ -137,8 +138,8 @@ def test_hook_can_be_turned_off(make_function: WriteCode, hook: bool) -> None:
         servers = [await framer_api.start(), await other_host.start()]
         served = {f"127.0.0.1:{other_host.port}": f"http://127.0.0.1:{framer_api.port}"}
         try:
-            async with WorkerRunner(connections=ConnectionsEndpoints(by_host=served),
-                                    connections_hook=hook) as runner:
+            async with WorkerRunner(RunnerOptions(connections_hook=hook),
+                                    connections=ConnectionsEndpoints(by_host=served)) as runner:
                 return await runner.invoke(
                     fn, {"url": f"http://127.0.0.1:{other_host.port}/dev"}, request_id="r")
         finally:

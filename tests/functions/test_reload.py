@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from framer.functions import InProcessRunner, Returned, WorkerRunner
+from framer.functions import InProcessRunner, Returned, RunnerOptions, WorkerRunner
 from framer.functions._watch import CodeWatcher, snapshot
 
 from .conftest import WriteCode
@@ -27,7 +27,7 @@ def test_edit_takes_effect_at_next_invocation(make_function: WriteCode, runner_c
     caplog.set_level(logging.INFO, logger="framer.functions")
 
     async def main() -> tuple[Any, ...]:
-        async with runner_class(reload=True, reload_interval_s=0.05) as runner:
+        async with runner_class(RunnerOptions(reload=True, reload_interval_s=0.05)) as runner:
             first = await runner.invoke(fn, {}, request_id="a")
             other = await runner.invoke(untouched, {}, request_id="o1")
             (fn.code_dir / "app.py").write_text(VERSION_2)
@@ -71,5 +71,5 @@ def test_watcher_sees_new_removed_and_edited_files_but_not_caches(tmp_path: Any)
 
     asyncio.run(main())
     assert changes == [("f", str(tmp_path / "lib" / "new.py")), ("f", str(tmp_path / "app.py"))]
-    with pytest.raises(ValueError, match="reload interval must be positive"):
-        CodeWatcher(lambda n, p: None, interval_s=0)
+    with pytest.raises(ValueError, match="reload_interval_s must be positive, not 0"):
+        RunnerOptions(reload=True, reload_interval_s=0)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from framer.functions import (Crashed, EnvVarsFile, Function, Raised, Returned, Throttled,
-                              TimedOut, WorkerRunner)
+from framer.functions import (Crashed, EnvVarsFile, Function, Raised, Returned, RunnerOptions,
+                              Throttled, TimedOut, WorkerRunner)
 
 from .conftest import WriteCode
 
@@ -66,7 +66,8 @@ def test_lambda_environment_and_context(make_function: WriteCode, tmp_path: Path
                         ' "envfn": {"STAGE": "local"}}')
 
     async def main() -> Any:
-        async with WorkerRunner(region="eu-west-3", env_vars=EnvVarsFile.load(env_file)) as runner:
+        async with WorkerRunner(RunnerOptions(region="eu-west-3"),
+                                env_vars=EnvVarsFile.load(env_file)) as runner:
             return await runner.invoke(fn, {}, request_id="req-1")
 
     outcome = asyncio.run(main())
@@ -363,3 +364,14 @@ def test_unusable_definitions_are_function_errors(tmp_path: Path) -> None:
     node_outcome, gone_outcome = asyncio.run(main())
     assert isinstance(node_outcome, Raised) and "'nodejs20.x' is not a Python runtime" in node_outcome.error_message
     assert isinstance(gone_outcome, Raised) and "does not exist" in gone_outcome.error_message
+
+
+@pytest.mark.parametrize("fields, problem", [
+    ({"region": "mars"}, "region 'mars' is not an AWS region name"),
+    ({"account_id": "123"}, "account_id '123' must be 12 digits"),
+    ({"default_concurrency": 0}, "default_concurrency must be 1 or more, not 0"),
+])
+def test_runner_options_are_checked(fields: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        RunnerOptions(**fields)
+    RunnerOptions(default_concurrency=1, region="ap-southeast-2", account_id="000000000000")
