@@ -13,8 +13,11 @@ A reserved concurrency of 0 throttles every invocation, as on Lambda.
 One invocation is one message to a worker and one back (``_wire``); the
 worker's output arrives on the same socket before its result, so the log
 keeps its order.  A worker that runs past the function's timeout is killed
-(``SIGKILL``) and reaped; one that exits or dies of a signal fails its
-invocation only; either way the next invocation gets a new worker.
+(``SIGKILL`` to its process group, so what its handler started goes too) and
+reaped; one that exits or dies of a signal fails its invocation only; either
+way the next invocation gets a new worker.  Workers run in sessions of their
+own (a Ctrl-C reaches the server, which stops them) and, on Linux, die with
+the server even if it is killed (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -108,9 +111,11 @@ class _Worker:
         self.init_ms: Optional[float] = None  # reported once, on its first invocation
 
     def kill(self) -> None:
-        if self.process.returncode is None:
+        """``SIGKILL`` to the worker's process group: the processes a handler
+        started go with it."""
+        if self.process.returncode is None:  # not reaped: the group id is still ours
             try:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         if self.channel.transport is not None:
@@ -275,7 +280,7 @@ class _FunctionPool:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-c", _BOOTSTRAP, _FRAMER_ROOT, str(theirs.fileno()),
                 pass_fds=(theirs.fileno(),), env=env, cwd=code_dir,
-                stdin=asyncio.subprocess.DEVNULL)
+                stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
         except BaseException:
             ours.close()
             raise

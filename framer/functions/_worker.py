@@ -20,12 +20,14 @@ worker's own event loop (framer's extension: Lambda's Python runtime has no
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import faulthandler
 import inspect
 import io
 import logging
 import os
 import resource
+import signal
 import socket
 import sys
 import threading
@@ -42,6 +44,8 @@ from ._spec import Function, FunctionError
 from ._wire import encode, read_message
 
 __all__ = ["main"]
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class _Channel:
@@ -190,8 +194,23 @@ def _monotonic_ms() -> int:
     return int(time.monotonic() * 1000)
 
 
+def _die_with_parent() -> None:
+    """Linux: be killed when the server dies, even by ``SIGKILL`` (an
+    infinite loop never reads the closed socket)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the server died before prctl: its death went unseen
+        os._exit(1)
+
+
 def main(fd: int) -> None:
     """Serve the server on socket ``fd`` until it closes the socket."""
+    _die_with_parent()
     faulthandler.enable()  # a crash's Python stack goes to the server's stderr
     sock = socket.socket(fileno=fd)
     channel = _Channel(sock)

@@ -375,3 +375,62 @@ def test_runner_options_are_checked(fields: dict[str, Any], problem: str) -> Non
     with pytest.raises(ValueError, match=problem):
         RunnerOptions(**fields)
     RunnerOptions(default_concurrency=1, region="ap-southeast-2", account_id="000000000000")
+
+
+def test_timeout_also_stops_what_the_handler_started(make_function: WriteCode, tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+    fn = make_function("spawner", f"""
+        import subprocess, time
+        def handler(event, context):
+            child = subprocess.Popen(["sleep", "120"])
+            with open({str(pid_file)!r}, "w") as f:
+                f.write(str(child.pid))
+            time.sleep(60)
+    """, timeout_s=1)
+
+    async def main() -> Any:
+        async with WorkerRunner() as runner:
+            return await runner.invoke(fn, {}, request_id="r")
+
+    assert asyncio.run(main()) == TimedOut(1.0)
+    assert not _alive(int(pid_file.read_text()))
+
+
+SERVER = """
+import asyncio, sys
+from framer.functions import Function, WorkerRunner
+
+async def main():
+    fn = Function(name="spin", handler="app.handler", code_dir=sys.argv[1], timeout_s=900)
+    runner = WorkerRunner()
+    task = asyncio.create_task(runner.invoke(fn, {}, request_id="r"))
+    while not runner.workers("spin"):
+        await asyncio.sleep(0.05)
+    print(runner.workers("spin")[0], flush=True)
+    await task
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_die_with_a_killed_server(make_function: WriteCode, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    fn = make_function("spin", "def handler(event, context):\n    while True:\n        pass\n")
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(fn.code_dir)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        worker_pid = int(server.stdout.readline())
+        assert _alive(worker_pid)
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+    for _ in range(200):  # the kernel delivers the parent-death signal; give it up to 10 s
+        if not _alive(worker_pid):
+            break
+        time.sleep(0.05)
+    assert not _alive(worker_pid)
