@@ -19,7 +19,8 @@ stops every worker and watcher.
 - ``_spec``: ``Function``, a function's definition (name, handler, code
   directory, runtime, environment, timeout, memory, concurrency), validated.
 - ``_context``: ``LambdaContext``, the ``context`` object handlers receive.
-- ``_inprocess``: ``load_handler``/``import_handler``, a handler imported into a process.
+- ``_inprocess``: ``load_handler``/``import_handler``, a handler imported into a
+  process; ``function_for``, the ``Function`` of a module-level callable.
 - ``_outcome``: ``Outcome`` (what an invocation gave) and the ``Runner`` protocol.
 - ``_environment``: Lambda's environment variables and SAM's ``--env-vars`` file.
 - ``_wire``: length-prefixed JSON between the server and a worker.
@@ -36,7 +37,7 @@ from __future__ import annotations
 from ._context import LambdaContext
 from ._environment import DEFAULT_REGION, EnvVarsFile, lambda_environment
 from ._hook import ConnectionsEndpoints
-from ._inprocess import load_handler, split_handler
+from ._inprocess import function_for, load_handler, split_handler
 from ._local import InProcessRunner
 from ._outcome import (DEFAULT_CONCURRENCY, Crashed, Outcome, Raised, Returned, Runner,
                        RunnerOptions, Throttled, TimedOut)
@@ -62,6 +63,7 @@ __all__ = [
     "Throttled",
     "TimedOut",
     "WorkerRunner",
+    "function_for",
     "lambda_environment",
     "load_handler",
     "split_handler",

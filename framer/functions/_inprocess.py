@@ -18,11 +18,11 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from ._spec import Function, FunctionError
 
-__all__ = ["import_handler", "load_handler", "split_handler"]
+__all__ = ["function_for", "import_handler", "load_handler", "split_handler"]
 
 Handler = Callable[..., Any]
 
@@ -114,3 +114,29 @@ def load_handler(function: Function) -> Handler:
         for name in [name for name in sys.modules if name.partition(".")[0] in own]:
             del sys.modules[name]
         sys.modules.update(aside)
+
+
+def function_for(handler: Handler, *, name: Optional[str] = None, **fields: Any) -> Function:
+    """The ``Function`` of a callable defined at the top level of an importable
+    module (a ``Router`` integration's ``handler=``), so that a worker process
+    can import it again: ``module:qualname``, with the directory the module
+    was imported from as the code directory.  ``name`` defaults to the
+    callable's name; ``fields`` are the other ``Function`` fields.
+    """
+    qualname = getattr(handler, "__qualname__", None)
+    module_name = getattr(handler, "__module__", None)
+    label = f"handler {qualname or handler!r}"
+    if not qualname or not module_name or "<locals>" in qualname or "<lambda>" in qualname:
+        raise FunctionError(f"{label}: only a function or class defined at the top level of a "
+                            "module can run in a worker process (or run it in-process)")
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    if path is None:
+        raise FunctionError(f"{label}: its module {module_name!r} has no file to import it from")
+    file = Path(path).resolve()
+    if module_name == "__main__":  # a script: the worker imports it by its file name
+        module_name = file.stem
+    depth = module_name.count(".") + (1 if file.stem == "__init__" else 0)
+    code_dir = file.parents[depth]
+    return Function(name=name or qualname.split(".")[-1], handler=f"{module_name}:{qualname}",
+                    code_dir=code_dir, **fields)
