@@ -22,6 +22,7 @@ or when the server turns the hook off.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping, Optional
@@ -97,20 +98,38 @@ class Hook:
             request.url = new_url
 
 
+_EVENT = "before-send.apigatewaymanagementapi"
+
+
+def _default_session_events() -> Any:
+    """The event emitter of boto3's default session, if one was made already
+    (``boto3.client(...)`` reuses it, so it never sees later built-ins)."""
+    boto3 = sys.modules.get("boto3")
+    session = getattr(boto3, "DEFAULT_SESSION", None)
+    return session.events if session is not None else None
+
+
 def install(endpoints: ConnectionsEndpoints) -> Optional[Hook]:
-    """Register the rewrite for every botocore session made from now on
-    (``None``, and nothing done, without botocore)."""
+    """Register the rewrite for every botocore session made from now on, and
+    boto3's default session if it exists (``None``, and nothing done, without
+    botocore)."""
     try:
         from botocore.handlers import BUILTIN_HANDLERS  # type: ignore[import-untyped]
     except ImportError:
         return None
     hook = Hook(endpoints)
-    BUILTIN_HANDLERS.append(("before-send.apigatewaymanagementapi", hook))
+    BUILTIN_HANDLERS.append((_EVENT, hook))
+    events = _default_session_events()
+    if events is not None:
+        events.register(_EVENT, hook)
     return hook
 
 
 def uninstall(hook: Hook) -> None:
-    """Stop registering ``hook`` for new sessions (those made meanwhile keep it)."""
+    """Stop registering ``hook`` (clients made meanwhile keep it)."""
     from botocore.handlers import BUILTIN_HANDLERS
 
     BUILTIN_HANDLERS[:] = [entry for entry in BUILTIN_HANDLERS if entry[1] is not hook]
+    events = _default_session_events()
+    if events is not None:
+        events.unregister(_EVENT, hook)

@@ -96,7 +96,7 @@ class InProcessRunner:
 
     def _reload(self, function_name: str, path: str) -> None:
         if function_name in self._loaded:
-            _logs.reload_logger.info("Reloading function %r: %s changed", function_name, path)
+            _logs.runner_logger.info("Reloading function %r: %s changed", function_name, path)
             self._stale.add(function_name)
 
     def _get(self, function: Function) -> _Loaded:

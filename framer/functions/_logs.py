@@ -6,6 +6,8 @@ filtered by name): ``START``, the function's own output, ``END`` and
 ``REPORT``, in the order they happened.  Formats are Lambda's ("AWS Lambda
 function logging in Python", docs.aws.amazon.com/lambda/latest/dg/python-logging.html):
 tab-separated ``REPORT`` fields, a duration billed by the millisecond.
+What concerns the runner rather than one invocation (a reload, a runtime
+note) goes through ``framer.functions`` itself.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import logging
 import math
 from typing import Optional
 
-__all__ = ["function_logger", "log_end", "log_report", "log_start", "reload_logger"]
+__all__ = ["function_logger", "log_end", "log_report", "log_start", "runner_logger"]
 
-reload_logger = logging.getLogger("framer.functions")
+runner_logger = logging.getLogger("framer.functions")
 
 
 def function_logger(name: str) -> logging.Logger:

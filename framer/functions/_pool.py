@@ -173,7 +173,7 @@ class _FunctionPool:
             self.unusable = Raised(error_type="Runtime.ImportModuleError", error_message=(
                 f"function {function.name!r}: code directory {function.code_dir} does not exist"))
         elif function.runtime != runtime_version():
-            _logs.reload_logger.info(
+            _logs.runner_logger.info(
                 "function %r declares runtime %s; framer runs it with %s (%s)",
                 function.name, function.runtime, runtime_version(), sys.executable)
 
@@ -367,7 +367,7 @@ class WorkerRunner:
     def _reload(self, function_name: str, path: str) -> None:
         pool = self._pools.get(function_name)
         if pool is not None:
-            _logs.reload_logger.info("Reloading function %r: %s changed", function_name, path)
+            _logs.runner_logger.info("Reloading function %r: %s changed", function_name, path)
             pool.reload()
 
     def _retire(self, worker: _Worker) -> None:

@@ -4,9 +4,9 @@ Each message is a 4-byte big-endian length and that many bytes of one JSON
 object, over a Unix socket pair.  JSON, because Lambda's own contract is
 JSON (an event in, a JSON-serializable result out): a value that cannot be
 encoded is the function's error (``Runtime.MarshalError``), as on Lambda.
-The parent decodes with ``Decoder`` (fed by an asyncio protocol, no copy of
-what is already buffered: it keeps an offset and compacts once per feed);
-the worker blocks on ``read_message``.
+The parent decodes with ``Decoder`` (fed by an asyncio protocol; it walks
+the buffer with an offset and compacts it once per feed, so a feed is
+linear in what is buffered); the worker blocks on ``read_message``.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ closes.
 The function's ``sys.stdout``, ``sys.stderr`` and ``logging`` output travel
 on the same socket as ``log`` messages, whole lines, so the server logs them
 in order between ``START`` and ``END``.  Writes to the file descriptors
-themselves (C extensions, ``faulthandler`` on a crash) go to the server's
-standard error.  A coroutine a handler returns is run to completion on the
+themselves (C extensions, ``faulthandler`` on a crash), to either of them,
+go to the server's standard error.  A coroutine a handler returns is run to completion on the
 worker's own event loop (framer's extension: Lambda's Python runtime has no
 ``async def`` handlers).
 """
@@ -211,6 +211,7 @@ def _die_with_parent() -> None:
 def main(fd: int) -> None:
     """Serve the server on socket ``fd`` until it closes the socket."""
     _die_with_parent()
+    os.dup2(2, 1)  # C-level writes to stdout join stderr: the server's stdout stays its own
     faulthandler.enable()  # a crash's Python stack goes to the server's stderr
     sock = socket.socket(fileno=fd)
     channel = _Channel(sock)

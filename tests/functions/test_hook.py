@@ -96,6 +96,10 @@ def test_unchanged_boto3_calls_land_on_framer(make_function: WriteCode, runner_c
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFRAMERLOCAL00000")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "placeholder")
         monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        import boto3
+
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # put back after the test
+        boto3.setup_default_session()  # made before the runner, as a server's own use would
     fn = make_function("chat", CHAT_HANDLER, timeout_s=20)
     framer_api, other_host = StandIn(), StandIn()
 
