@@ -11,6 +11,10 @@ invocation in flight; 10: the echo benchmark's ten connections).
 - in-process-sync: ``InProcessRunner``, a sync handler in the function's own
   thread pool (one thread hop per invocation).
 - in-process-async: ``InProcessRunner``, an ``async def`` handler on the loop.
+- call-handler-sync / call-handler-async: the server's in-process path before
+  ``framer.functions`` had runners (``framer.asyncio``'s ``call_handler``: the
+  loop's default thread pool, or the loop), the figure in-process mode must
+  not fall below.
 
 ``extra_info`` holds invocations per second.  The workers are started and
 warmed outside the timed rounds.  Logging of START/END/REPORT is at INFO and
@@ -30,7 +34,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from framer.functions import Function, InProcessRunner, Returned, WorkerRunner
+from framer.functions import Function, InProcessRunner, Returned, WorkerRunner, load_handler
 
 QUICK = os.environ.get("FRAMER_BENCH_QUICK", "").strip().lower() in ("1", "true", "yes")
 INVOCATIONS = 200 if QUICK else 3000  # per round
@@ -72,19 +76,30 @@ def quiet() -> Iterator[None]:
 
 
 @pytest.mark.parametrize("concurrency", [1, 10])
-@pytest.mark.parametrize("runner_kind", ["worker", "in-process-sync", "in-process-async"])
+@pytest.mark.parametrize("runner_kind", ["worker", "in-process-sync", "in-process-async",
+                                         "call-handler-sync", "call-handler-async"])
 def test_invoke_round_trip(benchmark: Any, code_dir: Path, quiet: None,
                            runner_kind: str, concurrency: int) -> None:
     """N echo invocations from C concurrent callers through one runner."""
-    module = "echo_async" if runner_kind == "in-process-async" else "echo_sync"
+    module = "echo_async" if runner_kind.endswith("-async") else "echo_sync"
     function = Function(name="echo", handler=f"{module}.handler", code_dir=code_dir)
     runner = WorkerRunner() if runner_kind == "worker" else InProcessRunner()
     loop = asyncio.new_event_loop()
     expected = Returned({"statusCode": 200, "body": EVENT["body"]})
+    if runner_kind.startswith("call-handler"):
+        from framer.asyncio._invoke import call_handler
+
+        handler = load_handler(function)
+
+        async def once() -> Any:
+            return Returned(await call_handler(handler, EVENT, function.timeout_s))
+    else:
+        async def once() -> Any:
+            return await runner.invoke(function, EVENT, request_id="L0SM9FUJvHcCIhw=")
 
     async def caller(count: int) -> None:
         for _ in range(count):
-            outcome = await runner.invoke(function, EVENT, request_id="L0SM9FUJvHcCIhw=")
+            outcome = await once()
             if outcome != expected:
                 raise AssertionError(f"unexpected outcome {outcome!r}")
 

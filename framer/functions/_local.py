@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import logging
 import resource
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -152,9 +153,10 @@ class InProcessRunner:
                 logger.error("%s", outcome.log_text())
             duration_ms = (time.perf_counter() - began) * 1000
             _logs.log_end(logger, request_id)
-            _logs.log_report(logger, request_id, duration_ms=duration_ms,
-                             memory_mb=function.memory_mb,
-                             max_memory_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+            if logger.isEnabledFor(logging.INFO):  # getrusage only for a line that is kept
+                _logs.log_report(logger, request_id, duration_ms=duration_ms,
+                                 memory_mb=function.memory_mb,
+                                 max_memory_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
             return outcome
 
     async def aclose(self) -> None:
