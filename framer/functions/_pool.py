@@ -53,11 +53,12 @@ _BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
               "from framer.functions._worker import main; sys.path.remove(sys.argv[1]); "
               "main(int(sys.argv[2]))")
 
-_TIMED_OUT: dict[str, Any] = {}  # the result a worker's timer sets
-
-
 class _Gone(Exception):
     """The worker's socket closed (the process ended) before it answered."""
+
+
+class _Expired(Exception):
+    """The worker did not answer in time (set by its timer)."""
 
 
 class _Channel(asyncio.Protocol):
@@ -229,15 +230,15 @@ class _FunctionPool:
             reason = _exit_reason(await worker.stop())
             duration_ms = (time.perf_counter() - began) * 1000
             return self._failed(Crashed(reason), request_id, duration_ms, 0)
+        except _Expired:
+            peak = _peak_memory_mb(worker.process.pid)
+            await worker.stop()
+            return self._failed(TimedOut(timeout_s), request_id, timeout_s * 1000, peak)
         except BaseException:  # cancelled: the caller gave up (its own timeout, a shutdown)
             runner._retire(worker)
             raise
         finally:
             timer.cancel()
-        if reply is _TIMED_OUT:
-            peak = _peak_memory_mb(worker.process.pid)
-            await worker.stop()
-            return self._failed(TimedOut(timeout_s), request_id, timeout_s * 1000, peak)
         self._keep(worker)
         _logs.log_end(self.logger, request_id)
         _logs.log_report(self.logger, request_id, duration_ms=reply["duration_ms"],
@@ -298,17 +299,17 @@ class _FunctionPool:
             "connections_hook": runner.options.connections_hook,
             "endpoints": runner.connections.to_wire()}))
         try:
-            reply = await waiter
+            await waiter
         except _Gone:
             return Crashed(_exit_reason(await worker.stop()))
+        except _Expired:
+            await worker.stop()
+            return Crashed(f"init timed out after {INIT_TIMEOUT_S:.2f} seconds")
         except BaseException:
             runner._retire(worker)
             raise
         finally:
             timer.cancel()
-        if reply is _TIMED_OUT:
-            await worker.stop()
-            return Crashed(f"init timed out after {INIT_TIMEOUT_S:.2f} seconds")
         worker.init_ms = (time.perf_counter() - began) * 1000
         return worker
 
@@ -320,7 +321,7 @@ class _FunctionPool:
 
 def _expire(waiter: asyncio.Future[dict[str, Any]]) -> None:
     if not waiter.done():
-        waiter.set_result(_TIMED_OUT)
+        waiter.set_exception(_Expired())
 
 
 class WorkerRunner:

@@ -434,3 +434,13 @@ def test_workers_die_with_a_killed_server(make_function: WriteCode, tmp_path: Pa
             break
         time.sleep(0.05)
     assert not _alive(worker_pid)
+
+
+def test_worker_dying_while_importing_fails_the_invocation(make_function: WriteCode) -> None:
+    fn = make_function("dies", "import os\nos._exit(3)\n")
+
+    async def main() -> Any:
+        async with WorkerRunner() as runner:
+            return [await runner.invoke(fn, {}, request_id=r) for r in ("a", "b")]
+
+    assert asyncio.run(main()) == [Crashed("exit status 3")] * 2
