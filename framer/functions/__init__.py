@@ -14,14 +14,17 @@ or ``Throttled()``; ``invoke`` never raises for what the function does.
 ``WorkerRunner`` (the default) runs each function in worker processes of its
 own; ``InProcessRunner`` (``--in-process``) has the same interface and runs
 handlers in the server's process.  ``aclose()`` (or leaving ``async with``)
-stops every worker and watcher.
+stops every worker and watcher.  ``set_connections`` says where the
+@connections calls of the APIs framer serves go (call it again when they
+change); ``RunnerOptions(connections_hook=False)`` turns the boto3 rewrite off.
 
 - ``_spec``: ``Function``, a function's definition (name, handler, code
   directory, runtime, environment, timeout, memory, concurrency), validated.
 - ``_context``: ``LambdaContext``, the ``context`` object handlers receive.
 - ``_inprocess``: ``load_handler``/``import_handler``, a handler imported into a
   process; ``function_for``, the ``Function`` of a module-level callable.
-- ``_outcome``: ``Outcome`` (what an invocation gave) and the ``Runner`` protocol.
+- ``_outcome``: ``Outcome`` (what an invocation gave), ``RunnerOptions`` and the
+  ``Runner`` protocol.
 - ``_environment``: Lambda's environment variables and SAM's ``--env-vars`` file.
 - ``_wire``: length-prefixed JSON between the server and a worker.
 - ``_worker``: a worker process's main loop (output capture, context, errors).
