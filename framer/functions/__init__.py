@@ -1,15 +1,73 @@
-"""framer.functions: the Lambda functions framer runs.
+"""framer.functions: the Lambda functions framer runs, as Lambda runs them.
+
+The server calls one coroutine per invocation, on either runner::
+
+    async with WorkerRunner(RunnerOptions(region="us-east-1", reload=True)) as runner:
+        runner.set_connections(ConnectionsEndpoints(
+            by_api_id={"abc123": "http://127.0.0.1:8080"},
+            by_host={"127.0.0.1:8080": "http://127.0.0.1:8080"}))
+        outcome = await runner.invoke(function, event, request_id="...")
+
+``outcome`` is one of ``Returned(value)``, ``Raised(error_type,
+error_message, stack_trace)``, ``TimedOut(timeout_s)``, ``Crashed(reason)``
+or ``Throttled()``; ``invoke`` never raises for what the function does.
+``WorkerRunner`` (the default) runs each function in worker processes of its
+own; ``InProcessRunner`` (``--in-process``) has the same interface and runs
+handlers in the server's process.  ``aclose()`` (or leaving ``async with``)
+stops every worker and watcher.  ``set_connections`` says where the
+@connections calls of the APIs framer serves go (call it again when they
+change); ``RunnerOptions(connections_hook=False)`` turns the boto3 rewrite off.
 
 - ``_spec``: ``Function``, a function's definition (name, handler, code
   directory, runtime, environment, timeout, memory, concurrency), validated.
 - ``_context``: ``LambdaContext``, the ``context`` object handlers receive.
-- ``_inprocess``: ``load_handler``, a function's handler imported into this process.
+- ``_inprocess``: ``load_handler``/``import_handler``, a handler imported into a
+  process; ``function_for``, the ``Function`` of a module-level callable.
+- ``_outcome``: ``Outcome`` (what an invocation gave), ``RunnerOptions`` and the
+  ``Runner`` protocol.
+- ``_environment``: Lambda's environment variables and SAM's ``--env-vars`` file.
+- ``_wire``: length-prefixed JSON between the server and a worker.
+- ``_worker``: a worker process's main loop (output capture, context, errors).
+- ``_pool``: ``WorkerRunner``, worker processes per function, timeouts, crashes.
+- ``_local``: ``InProcessRunner``, handlers in this process, a thread pool per function.
+- ``_hook``: @connections calls from boto3 in a function land on framer.
+- ``_watch``: ``--reload``, mtime polling of code directories.
+- ``_logs``: ``START``/``END``/``REPORT`` lines through ``logging``.
 """
 
 from __future__ import annotations
 
 from ._context import LambdaContext
-from ._inprocess import load_handler, split_handler
+from ._environment import DEFAULT_REGION, EnvVarsFile, lambda_environment
+from ._hook import ConnectionsEndpoints
+from ._inprocess import function_for, load_handler, split_handler
+from ._local import InProcessRunner
+from ._outcome import (DEFAULT_CONCURRENCY, Crashed, Outcome, Raised, Returned, Runner,
+                       RunnerOptions, Throttled, TimedOut)
+from ._pool import WorkerRunner
 from ._spec import DEFAULT_RUNTIME, Function, FunctionError
 
-__all__ = ["DEFAULT_RUNTIME", "Function", "FunctionError", "LambdaContext", "load_handler", "split_handler"]
+__all__ = [
+    "ConnectionsEndpoints",
+    "Crashed",
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_REGION",
+    "DEFAULT_RUNTIME",
+    "EnvVarsFile",
+    "Function",
+    "FunctionError",
+    "InProcessRunner",
+    "LambdaContext",
+    "Outcome",
+    "Raised",
+    "Returned",
+    "Runner",
+    "RunnerOptions",
+    "Throttled",
+    "TimedOut",
+    "WorkerRunner",
+    "function_for",
+    "lambda_environment",
+    "load_handler",
+    "split_handler",
+]

@@ -18,11 +18,11 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from ._spec import Function, FunctionError
 
-__all__ = ["load_handler", "split_handler"]
+__all__ = ["function_for", "import_handler", "load_handler", "split_handler"]
 
 Handler = Callable[..., Any]
 
@@ -61,22 +61,19 @@ def _top_level_names(root: Path) -> set[str]:
     return names
 
 
-def load_handler(function: Function) -> Handler:
-    """Import ``function``'s handler with its code directory first on ``sys.path``.
+def _where(function: Function) -> str:
+    return (f"function {function.name!r} (Handler {function.handler!r}, "
+            f"code {function.code_dir.resolve()})")
+
+
+def import_handler(function: Function) -> Handler:
+    """Import ``function``'s handler as ``sys.path`` stands (a worker process
+    has the code directory first on it for good, as Lambda does).
 
     Raises ``FunctionError`` naming the function, the handler and the problem.
     """
     module_name, attr = split_handler(function.handler)
-    root = function.code_dir.resolve()
-    where = f"function {function.name!r} (Handler {function.handler!r}, code {root})"
-    if not root.is_dir():
-        raise FunctionError(f"{where}: the code directory does not exist")
-    own = _top_level_names(root)
-    aside = {name: mod for name, mod in sys.modules.items()
-             if name.partition(".")[0] in own and not _under(mod, root)}
-    for name in aside:
-        del sys.modules[name]
-    sys.path.insert(0, str(root))
+    where = _where(function)
     try:
         value: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -84,11 +81,6 @@ def load_handler(function: Function) -> Handler:
     except Exception as exc:  # the user's module failed while importing
         raise FunctionError(
             f"{where}: importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
-    finally:
-        sys.path.remove(str(root))
-        for name in [name for name in sys.modules if name.partition(".")[0] in own]:
-            del sys.modules[name]
-        sys.modules.update(aside)
     for part in attr.split("."):
         try:
             value = getattr(value, part)
@@ -97,3 +89,54 @@ def load_handler(function: Function) -> Handler:
     if not callable(value):
         raise FunctionError(f"{where}: {attr!r} is not callable")
     return value  # type: ignore[no-any-return]
+
+
+def load_handler(function: Function) -> Handler:
+    """Import ``function``'s handler into this process with its code directory
+    first on ``sys.path`` during the import, its modules on their own.
+
+    Raises ``FunctionError`` naming the function, the handler and the problem.
+    """
+    split_handler(function.handler)
+    root = function.code_dir.resolve()
+    if not root.is_dir():
+        raise FunctionError(f"{_where(function)}: the code directory does not exist")
+    own = _top_level_names(root)
+    aside = {name: mod for name, mod in sys.modules.items()
+             if name.partition(".")[0] in own and not _under(mod, root)}
+    for name in aside:
+        del sys.modules[name]
+    sys.path.insert(0, str(root))
+    try:
+        return import_handler(function)
+    finally:
+        sys.path.remove(str(root))
+        for name in [name for name in sys.modules if name.partition(".")[0] in own]:
+            del sys.modules[name]
+        sys.modules.update(aside)
+
+
+def function_for(handler: Handler, *, name: Optional[str] = None, **fields: Any) -> Function:
+    """The ``Function`` of a callable defined at the top level of an importable
+    module (a ``Router`` integration's ``handler=``), so that a worker process
+    can import it again: ``module:qualname``, with the directory the module
+    was imported from as the code directory.  ``name`` defaults to the
+    callable's name; ``fields`` are the other ``Function`` fields.
+    """
+    qualname = getattr(handler, "__qualname__", None)
+    module_name = getattr(handler, "__module__", None)
+    label = f"handler {qualname or handler!r}"
+    if not qualname or not module_name or "<locals>" in qualname or "<lambda>" in qualname:
+        raise FunctionError(f"{label}: only a function or class defined at the top level of a "
+                            "module can run in a worker process (or run it in-process)")
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    if path is None:
+        raise FunctionError(f"{label}: its module {module_name!r} has no file to import it from")
+    file = Path(path).resolve()
+    if module_name == "__main__":  # a script: the worker imports it by its file name
+        module_name = file.stem
+    depth = module_name.count(".") + (1 if file.stem == "__init__" else 0)
+    code_dir = file.parents[depth]
+    return Function(name=name or qualname.split(".")[-1], handler=f"{module_name}:{qualname}",
+                    code_dir=code_dir, **fields)

@@ -71,3 +71,47 @@ def test_load_errors_name_the_function(tmp_path: Path) -> None:
     _write(tmp_path, "broken.py", "raise RuntimeError('boom')\n")
     with pytest.raises(FunctionError, match="importing 'broken' failed: RuntimeError: boom"):
         load_handler(Function(name="f", handler="broken.handler", code_dir=tmp_path))
+
+
+def test_function_for_a_module_level_callable(tmp_path: Path) -> None:
+    import asyncio
+    import sys
+
+    from framer.functions import Returned, WorkerRunner, function_for
+
+    _write(tmp_path, "pkg/__init__.py", "")
+    _write(tmp_path, "pkg/handlers.py", """
+        class Chat:
+            @staticmethod
+            def on_message(event, context):
+                return "pkg " + event["body"]
+        def echo(event, context):
+            return event["body"]
+    """)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import pkg.handlers as handlers  # type: ignore[import-not-found]
+
+        echo = function_for(handlers.echo, timeout_s=5)
+        method = function_for(handlers.Chat.on_message, name="chat")
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [n for n in sys.modules if n == "pkg" or n.startswith("pkg.")]:
+            del sys.modules[name]
+    assert (echo.name, echo.handler, echo.code_dir, echo.timeout_s) == \
+        ("echo", "pkg.handlers:echo", tmp_path.resolve(), 5)
+    assert (method.name, method.handler) == ("chat", "pkg.handlers:Chat.on_message")
+
+    async def main() -> list[object]:
+        async with WorkerRunner() as runner:
+            return [await runner.invoke(fn, {"body": "hi"}, request_id="r") for fn in (echo, method)]
+
+    assert asyncio.run(main()) == [Returned("hi"), Returned("pkg hi")]
+
+    def local(event: object, context: object) -> None:
+        return None
+
+    with pytest.raises(FunctionError, match="top level of a module"):
+        function_for(local)
+    with pytest.raises(FunctionError, match="top level of a module"):
+        function_for(lambda e, c: None)
