@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from framer.router import TokenBucket
+from framer.router._throttle import TokenBucket
 
 
 def test_starts_full_and_empties() -> None:
