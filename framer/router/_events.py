@@ -138,6 +138,8 @@ def message_context_template(
     domain_name: str,
     connection_id: str,
     connected_at_ms: int,
+    source_ip: str,
+    user_agent: Optional[str],
 ) -> dict[str, Any]:
     """A MESSAGE event's ``requestContext`` with one connection's fields filled
     in and the per-message ones ``None``, in the captures' key order: what
@@ -152,7 +154,7 @@ def message_context_template(
         "stage": stage,
         "connectedAt": connected_at_ms,
         "requestTimeEpoch": None,
-        "identity": None,
+        "identity": identity(source_ip, user_agent),
         "requestId": None,
         "domainName": domain_name,
         "connectionId": connection_id,
@@ -167,8 +169,6 @@ def build_message_event(
     request_id: str,
     request_time: str,
     request_time_ms: int,
-    source_ip: str,
-    user_agent: Optional[str],
     authorizer: Optional[Mapping[str, Any]],
     body: str,
     stage_variables: Optional[Mapping[str, str]],
@@ -183,7 +183,7 @@ def build_message_event(
     ctx["extendedRequestId"] = request_id
     ctx["requestTime"] = request_time
     ctx["requestTimeEpoch"] = request_time_ms
-    ctx["identity"] = identity(source_ip, user_agent)
+    ctx["identity"] = template["identity"].copy()
     ctx["requestId"] = request_id
     if authorizer is not None:
         ctx["authorizer"] = dict(authorizer)
@@ -203,11 +203,11 @@ def message_event(
 ) -> dict[str, Any]:
     """``build_message_event`` from a ``RequestFacts``."""
     template = message_context_template(facts.api_id, facts.stage, facts.domain_name,
-                                        facts.connection_id, facts.connected_at_ms)
+                                        facts.connection_id, facts.connected_at_ms,
+                                        facts.source_ip, facts.user_agent)
     return build_message_event(
         template, route_key, message_id, facts.request_id, clf(facts.request_time_ms),
-        facts.request_time_ms, facts.source_ip, facts.user_agent, facts.authorizer,
-        body, stage_variables)
+        facts.request_time_ms, facts.authorizer, body, stage_variables)
 
 
 def disconnect_event(

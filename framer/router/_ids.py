@@ -17,6 +17,7 @@ import os
 import random
 import re
 import string
+import uuid
 from typing import Iterator
 
 _ALNUM = string.ascii_lowercase + string.digits
@@ -104,7 +105,7 @@ class IdSource:
 
     def lambda_request_id(self) -> str:
         """A Lambda request id: 32 random hex digits laid out ``8-4-4-4-12``."""
-        return _split(self.hex(32).encode("ascii"), _UUID_SHAPE, 1)[0]
+        return str(uuid.UUID(hex=self.hex(32)))
 
     def hex(self, length: int) -> str:
         """``length`` lowercase hex digits (trace ids)."""

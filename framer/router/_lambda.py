@@ -32,8 +32,9 @@ def function_names(function_name: str, region: str, account_id: str) -> Function
                          region, account_id, f"/aws/lambda/{name}")
 
 
-def lambda_context(names: FunctionNames, *, aws_request_id: str, timeout_ms: int,
+def lambda_context(names: FunctionNames, aws_request_id: str, timeout_ms: int,
                    now_ms: int, clock_ms: Optional[Callable[[], int]]) -> LambdaContext:
-    """The ``context`` of one call made at ``now_ms``."""
+    """The ``context`` of one call made at ``now_ms`` (positional: every
+    message makes one)."""
     return LambdaContext._make(names.name, names.arn, names.log_group, aws_request_id,
                                timeout_ms, now_ms + timeout_ms, clock_ms)

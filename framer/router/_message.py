@@ -88,14 +88,15 @@ class PendingMessage:
     def returned(self, value: Any) -> Reply:
         """The reply when the handler returned ``value``: its body on a
         two-way route, nothing on a one-way route."""
-        route = self.plan.route
-        if not route.two_way:
-            return reply(self.request_id, route.route_key, ())
+        plan = self.plan
+        if not plan.two_way:
+            return reply(self.request_id, plan.route.route_key, ())
         try:
             body = result_body(value)
         except (TypeError, ValueError):
             return self.error(INTERNAL_SERVER_ERROR)
-        return reply(self.request_id, route.route_key, (body,) if body is not None else ())
+        return reply(self.request_id, plan.route.route_key,
+                     (body,) if body is not None else ())
 
     def finish(self, outcome: Outcome) -> Reply:
         """The reply for any outcome: a failure is an in-band error frame."""
@@ -235,7 +236,8 @@ class MessagePath:
         plan = MessagePlan(
             route=route, snapshot=snapshot, integration=integration,
             kind=integration.integration_type if integration is not None else None,
-            timeout_s=timeout_s, timeout_ms=int(timeout_s * 1000), names=names)
+            timeout_s=timeout_s, timeout_ms=int(timeout_s * 1000), names=names,
+            two_way=route.two_way)
         if len(self._plans) >= _CACHE_LIMIT:
             self._plans.clear()
         self._plans[id(route)] = plan
@@ -243,12 +245,7 @@ class MessagePath:
 
     def _route_cache(self, conn: Connection, route: Route, snapshot: Snapshot,
                      stage: Optional[Stage]) -> RouteCache:
-        """The connection's ``RouteCache`` for ``route``, made anew when the
-        route, snapshot or stage is not the one its last message saw."""
-        cache = conn._last_route
-        if cache is not None and cache.route is route and cache.snapshot is snapshot \
-                and cache.stage is stage:
-            return cache
+        """A new ``RouteCache`` of the connection, for ``route``."""
         admission = None
         if stage is not None:
             admission = self._throttles.admission(stage, route.route_key,
@@ -257,14 +254,6 @@ class MessagePath:
             route=route, snapshot=snapshot, stage=stage,
             plan=self._plan(route, snapshot), admission=admission)
         return cache
-
-    def _request_time_text(self, now_ms: int) -> str:
-        """``clf(now_ms)``, made once per second."""
-        second = now_ms // 1000
-        made = self._request_time
-        if made[0] != second:
-            made = self._request_time = (second, clf(now_ms))
-        return made[1]
 
     def _message(self, conn: Connection, text: str, now_ms: int) -> Step:
         """Route one message: a ``Reply``, or an ``Invoke`` for its integration."""
@@ -275,7 +264,12 @@ class MessagePath:
         if route is None:
             return reply(request_id, None, (error_frame(
                 FORBIDDEN, connection_id=conn.connection_id, request_id=request_id),))
-        cache = self._route_cache(conn, route, snapshot, stage)
+        # The route's plan and throttles, as this connection's last message
+        # found them while route, snapshot and stage are the same objects.
+        cache = conn._last_route
+        if cache is None or cache.route is not route or cache.snapshot is not snapshot \
+                or cache.stage is not stage:
+            cache = self._route_cache(conn, route, snapshot, stage)
         plan = cache.plan
         admission = cache.admission
         if admission is not None and not admission.take(now_ms):
@@ -287,17 +281,19 @@ class MessagePath:
                 .error(INTERNAL_SERVER_ERROR)
         kind = plan.kind
         if kind is _MOCK:
-            body = mock_body(snapshot, integration) if route.two_way else None
+            body = mock_body(snapshot, integration) if plan.two_way else None
             return reply(request_id, route.route_key, (body,) if body is not None else ())
         if kind is _AWS_PROXY:
             template = conn._event_template
             if template is None or template["domainName"] is not self.domain_name:
                 template = conn._event_template = message_context_template(
                     self.api_id, conn.stage, self.domain_name, conn.connection_id,
-                    conn.connected_at_ms)
+                    conn.connected_at_ms, conn.source_ip, conn.user_agent)
+            request_time = self._request_time  # clf(now_ms), made once per second
+            if request_time[0] != now_ms // 1000:
+                request_time = self._request_time = (now_ms // 1000, clf(now_ms))
             event = build_message_event(
-                template, route.route_key, message_id, request_id,
-                self._request_time_text(now_ms), now_ms, conn.source_ip, conn.user_agent,
+                template, route.route_key, message_id, request_id, request_time[1], now_ms,
                 conn.authorizer, text, stage.stage_variables if stage is not None else None)
             handler = integration.handler
             assert handler is not None and plan.names is not None
@@ -305,8 +301,8 @@ class MessagePath:
             if names.region is not gateway.region or names.account_id is not gateway.account_id:
                 names = self.function_names(handler_name(handler))
             context = lambda_context(
-                names, aws_request_id=aws_request_id or gateway.ids.lambda_request_id(),
-                timeout_ms=plan.timeout_ms, now_ms=now_ms, clock_ms=self._clock_ms)
+                names, aws_request_id or gateway.ids.lambda_request_id(), plan.timeout_ms,
+                now_ms, self._clock_ms)
             call = (handler, event, context)
             return Invoke._for_message(
                 PendingMessage(plan, conn.connection_id, request_id, call, None), call)

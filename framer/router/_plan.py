@@ -28,6 +28,8 @@ class MessagePlan:
     timeout_ms: int
     names: Optional[FunctionNames]
     """The Lambda names of an ``AWS_PROXY`` handler."""
+    two_way: bool
+    """``route.two_way``: whether a result goes back to the client."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -266,9 +266,9 @@ class Router(MessagePath):
     def _lambda(self, purpose: Purpose, handler: Handler, event: dict[str, Any],
                 timeout_s: float, *, route_key: str, conn: Connection, request_id: str,
                 now_ms: int, function_name: str) -> Invocation:
-        context = lambda_context(
-            self.function_names(function_name), aws_request_id=self.gateway.ids.lambda_request_id(),
-            timeout_ms=int(timeout_s * 1000), now_ms=now_ms, clock_ms=self._clock_ms)
+        context = lambda_context(self.function_names(function_name),
+                                 self.gateway.ids.lambda_request_id(), int(timeout_s * 1000),
+                                 now_ms, self._clock_ms)
         return Invocation(kind=InvocationKind.LAMBDA, purpose=purpose, timeout_s=timeout_s,
                           route_key=route_key, connection_id=conn.connection_id,
                           request_id=request_id, handler=handler, event=event,

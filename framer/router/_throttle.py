@@ -31,29 +31,21 @@ class TokenBucket:
         self._tokens = float(burst)
         self._last_ms: int | None = None
 
-    def _refill(self, now_ms: int) -> float:
-        """Add what ``rate`` gave since the last time seen; the tokens now."""
+    def take(self, now_ms: int) -> bool:
+        """Take one token at ``now_ms``; ``False`` means throttled.  The bucket
+        first gains what ``rate`` gave since the latest time it saw (a time
+        earlier than that refills nothing)."""
         last = self._last_ms
         tokens = self._tokens
         if last is None:
             self._last_ms = now_ms
         elif now_ms > last:
-            tokens = self._tokens = min(float(self.burst),
-                                        tokens + (now_ms - last) * self.rate / 1000.0)
+            tokens = min(float(self.burst), tokens + (now_ms - last) * self.rate / 1000.0)
             self._last_ms = now_ms
-        return tokens
-
-    def available(self, now_ms: int) -> float:
-        """Tokens available at ``now_ms`` (a time earlier than the last one seen
-        refills nothing)."""
-        return self._refill(now_ms)
-
-    def take(self, now_ms: int) -> bool:
-        """Take one token at ``now_ms``; ``False`` means throttled."""
-        tokens = self._refill(now_ms)
         if tokens >= 1.0:
             self._tokens = tokens - 1.0
             return True
+        self._tokens = tokens
         return False
 
 
