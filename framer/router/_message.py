@@ -178,14 +178,18 @@ class MessagePath:
         if stage is None or stage is conn._stage:
             return stage, conn._snapshot
         conn._stage = stage
-        if stage.deployment_id is not None:
-            # A deployment a stage points at cannot be deleted, and stages are
-            # replaced, never changed: one Stage object, one snapshot.
-            cached = self._stage_snapshots.get(conn.stage)
-            if cached is None or cached[0] is not stage:
-                cached = self._stage_snapshots[conn.stage] = (
-                    stage, self.gateway.get_snapshot(self.api_id, stage.deployment_id))
-            conn._snapshot = cached[1]
+        # Stages are replaced, never changed, and a deployment a stage points
+        # at cannot be deleted: one Stage object, one snapshot.  The snapshot
+        # comes through get_stage/get_snapshot, which a view of the Gateway
+        # may answer (the control plane substitutes stage variables there).
+        cached = self._stage_snapshots.get(conn.stage)
+        if cached is None or cached[0] is not stage:
+            served = self.gateway.get_stage(self.api_id, conn.stage)
+            if served.deployment_id is None:
+                return stage, conn._snapshot
+            cached = self._stage_snapshots[conn.stage] = (
+                stage, self.gateway.get_snapshot(self.api_id, served.deployment_id))
+        conn._snapshot = cached[1]
         return stage, conn._snapshot
 
     def select_route(self, snapshot: Snapshot, text: str) -> Optional[Route]:
