@@ -164,12 +164,14 @@ class ConnectionInfo:
         return flat_json(self.to_dict())
 
     def to_wire(self) -> dict[str, Any]:
-        """camelCase body of GetConnection."""
-        ident: dict[str, str] = {"sourceIp": self.source_ip}
-        if self.user_agent is not None:
-            ident["userAgent"] = self.user_agent
-        return {"connectedAt": iso_millis(self.connected_at_ms), "identity": ident,
-                "lastActiveAt": iso_millis(self.last_active_at_ms)}
+        """camelCase body of GetConnection: ``to_dict`` with each key's first
+        letter lowered."""
+        return _camel(self.to_dict())
+
+
+def _camel(value: dict[str, Any]) -> dict[str, Any]:
+    return {key[:1].lower() + key[1:]: _camel(item) if isinstance(item, dict) else item
+            for key, item in value.items()}
 
 
 class Plane(Protocol):
