@@ -5,9 +5,29 @@ deployments and stages as ``apigatewayv2`` has them; the data plane (``Router``)
 turns handshakes, messages and disconnects into decisions and invocation
 descriptors that a driver (framer's asyncio server, or your own) carries out.
 See ``API.md`` next to this file for the driver's contract.
+
+Modules, one concern each:
+
+- ``_gateway``: the ``Gateway`` control plane (CRUD, validation, quotas) and what the data plane reads from it;
+- ``_model``: the immutable control-plane records and their CLI/wire JSON views;
+- ``_router``: ``Router``: the stage registry, the connect and disconnect flows;
+- ``_message``: the message path (route, throttle, integration call, reply), run for every message;
+- ``_connect``: the handshake's rules: identity sources, the authorizer's policy, the ``$connect`` result;
+- ``_steps``: the driver's contract: ``Connection``, steps (``Invoke``, ``Accept``, ...) and outcomes;
+- ``_plan``: the records the message path keeps per route and per connection;
+- ``_events``: the Lambda-proxy events (CONNECT, MESSAGE, DISCONNECT, authorizer), field for field;
+- ``_lambda``: a handler's Lambda names and its ``context``;
+- ``_selection``: route and route-response selection expressions;
+- ``_throttle``: token buckets, and which buckets a request takes from;
+- ``_frames``: API Gateway's in-band error frames;
+- ``_ids``: identifier formats and the random source behind them;
+- ``_errors``: the error classes (API Gateway's exceptions, misuse of the router);
+- ``_time``: the timestamp formats of events and JSON views.
 """
 
 from __future__ import annotations
+
+from framer.functions._context import LambdaContext
 
 from ._errors import (
     ApiGatewayError,
@@ -19,11 +39,9 @@ from ._errors import (
     RouterUsageError,
     TooManyRequestsException,
 )
-from ._frames import error_frame
 from ._gateway import Gateway, Quotas
 from ._ids import is_valid_connection_id
 from ._model import (
-    DEFAULT_STAGE_ROUTE_SETTINGS,
     Api,
     AuthorizationType,
     Authorizer,
@@ -38,7 +56,8 @@ from ._model import (
     Snapshot,
     Stage,
 )
-from ._runtime import (
+from ._router import Router
+from ._steps import (
     Accept,
     Closed,
     Connection,
@@ -49,18 +68,13 @@ from ._runtime import (
     Invocation,
     InvocationKind,
     Invoke,
-    LambdaContext,
     Purpose,
     Raised,
     Refuse,
     Reply,
     Returned,
-    Router,
     TimedOut,
 )
-from ._selection import SelectionExpression
-from ._selection import parse as parse_selection_expression
-from ._throttle import TokenBucket
 
 __all__ = [
     "Accept",
@@ -74,7 +88,6 @@ __all__ = [
     "Connection",
     "ConnectionInfo",
     "ConnectionState",
-    "DEFAULT_STAGE_ROUTE_SETTINGS",
     "Deployment",
     "Gateway",
     "GoneException",
@@ -101,13 +114,9 @@ __all__ = [
     "Router",
     "RouterError",
     "RouterUsageError",
-    "SelectionExpression",
     "Snapshot",
     "Stage",
     "TimedOut",
-    "TokenBucket",
     "TooManyRequestsException",
-    "error_frame",
     "is_valid_connection_id",
-    "parse_selection_expression",
 ]

@@ -15,9 +15,9 @@ variables (the captures, made on stages without variables, have no such key).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-from ._compat import record
 from ._time import clf
 
 Headers = Sequence[tuple[str, str]]
@@ -25,7 +25,7 @@ Headers = Sequence[tuple[str, str]]
 _NOT_FORWARDED = frozenset({"connection", "upgrade", "content-length"})
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RequestFacts:
     """What every event of one request shares (``requestContext`` inputs)."""
 
@@ -132,81 +132,18 @@ def connect_event(
     return event
 
 
-def message_event(
-    facts: RequestFacts,
-    *,
-    route_key: str,
-    message_id: str,
-    body: str,
-    stage_variables: Mapping[str, str],
-) -> dict[str, Any]:
-    """A MESSAGE event for a custom route or ``$default``."""
-    return build_message_event(
-        route_key, message_id, body, stage_variables, facts.api_id, facts.stage,
-        facts.domain_name, facts.connection_id, facts.connected_at_ms,
-        facts.request_id, facts.request_time_ms, facts.source_ip, facts.user_agent,
-        facts.authorizer)
-
-
-def build_message_event(
-    route_key: str,
-    message_id: str,
-    body: str,
-    stage_variables: Mapping[str, str],
-    api_id: str,
-    stage: str,
-    domain_name: str,
-    connection_id: str,
-    connected_at_ms: int,
-    request_id: str,
-    request_time_ms: int,
-    source_ip: str,
-    user_agent: Optional[str],
-    authorizer: Optional[Mapping[str, Any]],
-) -> dict[str, Any]:
-    """``message_event`` from plain arguments, without a ``RequestFacts``: the
-    per-message path (the same dict as ``request_context`` builds, in one go)."""
-    ctx: dict[str, Any] = {
-        "routeKey": route_key,
-        "messageId": message_id,
-        "eventType": "MESSAGE",
-        "extendedRequestId": request_id,
-        "requestTime": clf(request_time_ms),
-        "messageDirection": "IN",
-        "stage": stage,
-        "connectedAt": connected_at_ms,
-        "requestTimeEpoch": request_time_ms,
-        "identity": {"sourceIp": source_ip} if user_agent is None
-        else {"userAgent": user_agent, "sourceIp": source_ip},
-        "requestId": request_id,
-        "domainName": domain_name,
-        "connectionId": connection_id,
-        "apiId": api_id,
-    }
-    if authorizer is not None:
-        ctx["authorizer"] = dict(authorizer)
-    event: dict[str, Any] = {"requestContext": ctx, "body": body, "isBase64Encoded": False}
-    if stage_variables:
-        event["stageVariables"] = dict(stage_variables)
-    return event
-
-
 def message_context_template(
     api_id: str,
     stage: str,
     domain_name: str,
     connection_id: str,
     connected_at_ms: int,
+    source_ip: str,
+    user_agent: Optional[str],
 ) -> dict[str, Any]:
     """A MESSAGE event's ``requestContext`` with one connection's fields filled
-    in and the per-message ones ``None``, in the captures' key order.
-
-    The message path copies it, then sets ``routeKey``, ``messageId``,
-    ``extendedRequestId``, ``requestTime``, ``requestTimeEpoch``, ``identity``
-    and ``requestId`` (and adds ``authorizer`` last): the same dict as
-    ``build_message_event`` makes, for less work per message.  Never hand the
-    template itself to a handler.
-    """
+    in and the per-message ones ``None``, in the captures' key order: what
+    ``build_message_event`` copies.  Never hand the template to a handler."""
     return {
         "routeKey": None,
         "messageId": None,
@@ -217,12 +154,60 @@ def message_context_template(
         "stage": stage,
         "connectedAt": connected_at_ms,
         "requestTimeEpoch": None,
-        "identity": None,
+        "identity": identity(source_ip, user_agent),
         "requestId": None,
         "domainName": domain_name,
         "connectionId": connection_id,
         "apiId": api_id,
     }
+
+
+def build_message_event(
+    template: dict[str, Any],
+    route_key: str,
+    message_id: str,
+    request_id: str,
+    request_time: str,
+    request_time_ms: int,
+    authorizer: Optional[Mapping[str, Any]],
+    body: str,
+    stage_variables: Optional[Mapping[str, str]],
+) -> dict[str, Any]:
+    """A MESSAGE event (custom route or ``$default``): a copy of the
+    connection's ``template`` with this message's fields set, ``authorizer``
+    last.  ``request_time`` is ``clf(request_time_ms)``.  Positional: the
+    router calls it for every message."""
+    ctx = template.copy()
+    ctx["routeKey"] = route_key
+    ctx["messageId"] = message_id
+    ctx["extendedRequestId"] = request_id
+    ctx["requestTime"] = request_time
+    ctx["requestTimeEpoch"] = request_time_ms
+    ctx["identity"] = template["identity"].copy()
+    ctx["requestId"] = request_id
+    if authorizer is not None:
+        ctx["authorizer"] = dict(authorizer)
+    event: dict[str, Any] = {"requestContext": ctx, "body": body, "isBase64Encoded": False}
+    if stage_variables:
+        event["stageVariables"] = dict(stage_variables)
+    return event
+
+
+def message_event(
+    facts: RequestFacts,
+    *,
+    route_key: str,
+    message_id: str,
+    body: str,
+    stage_variables: Mapping[str, str],
+) -> dict[str, Any]:
+    """``build_message_event`` from a ``RequestFacts``."""
+    template = message_context_template(facts.api_id, facts.stage, facts.domain_name,
+                                        facts.connection_id, facts.connected_at_ms,
+                                        facts.source_ip, facts.user_agent)
+    return build_message_event(
+        template, route_key, message_id, facts.request_id, clf(facts.request_time_ms),
+        facts.request_time_ms, facts.authorizer, body, stage_variables)
 
 
 def disconnect_event(

@@ -28,7 +28,6 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar, Union, cast
 
 from . import _selection
-from ._compat import record
 from ._errors import (
     BadRequestException,
     ConflictException,
@@ -54,6 +53,7 @@ from ._model import (
     Snapshot,
     Stage,
 )
+from ._throttle import AccountBuckets
 
 PREDEFINED_ROUTE_KEYS = ("$connect", "$disconnect", "$default")
 
@@ -77,7 +77,7 @@ def _find(table: Mapping[str, _T], key: str, kind: str, label: Optional[str] = N
                                 resource_type=kind) from None
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Quotas:
     """API Gateway's WebSocket quotas (reference §6.1); all adjustable here."""
 
@@ -192,6 +192,26 @@ class Gateway:
         self.ids = IdSource(rng)
         self._clock = clock
         self._apis: dict[str, _ApiState] = {}
+        self._account_buckets: Optional[tuple[Quotas, AccountBuckets]] = None
+
+    # -- what the data plane reads -------------------------------------------
+
+    def find_stage(self, api_id: str, stage_name: str) -> Optional[Stage]:
+        """The stage, or ``None`` when the API or the stage does not exist
+        (``get_stage`` without its exception: every message asks)."""
+        state = self._apis.get(api_id)
+        return state.stages.get(stage_name) if state is not None else None
+
+    def account_buckets(self) -> AccountBuckets:
+        """The account's throttles, shared by every Router of this Gateway;
+        made anew when ``quotas`` is replaced."""
+        made = self._account_buckets
+        if made is None or made[0] is not self.quotas:
+            q = self.quotas
+            made = self._account_buckets = (q, AccountBuckets(
+                rate=q.account_rate_limit, burst=q.account_burst_limit,
+                connections_per_second=q.new_connections_per_second))
+        return made[1]
 
     # -- helpers -------------------------------------------------------------
 

@@ -17,10 +17,11 @@ import os
 import random
 import re
 import string
+import uuid
 from typing import Iterator
 
 _ALNUM = string.ascii_lowercase + string.digits
-_CONNECTION_ID = re.compile(r"^[A-Za-z0-9_-]{15}=$")
+_CONNECTION_ID = re.compile(r"[A-Za-z0-9_-]{15}=")
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 _DRAWS = 128
 
@@ -102,6 +103,10 @@ class IdSource:
         self._draws = draws
         return next(draws)
 
+    def lambda_request_id(self) -> str:
+        """A Lambda request id: 32 random hex digits laid out ``8-4-4-4-12``."""
+        return str(uuid.UUID(hex=self.hex(32)))
+
     def hex(self, length: int) -> str:
         """``length`` lowercase hex digits (trace ids)."""
         if self._urandom is not None:
@@ -135,4 +140,4 @@ def _split(chars: bytes, shape: bytes, count: int) -> list[str]:
 
 def is_valid_connection_id(text: str) -> bool:
     """Whether ``text`` has the shape of a connection id (the @connections 400 check)."""
-    return _CONNECTION_ID.match(text) is not None
+    return _CONNECTION_ID.fullmatch(text) is not None

@@ -20,10 +20,9 @@ from __future__ import annotations
 import enum
 import json
 from datetime import datetime
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-from ._compat import record
 from ._time import iso_seconds
 
 Handler = Callable[..., Any]
@@ -90,7 +89,7 @@ def _pascal_to_camel(value: Any) -> Any:
     return value
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Api(_Shapes):
     """A WebSocket API."""
 
@@ -124,7 +123,7 @@ class Api(_Shapes):
         return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Route(_Shapes):
     """A route: its key, and the integration it targets (``integrations/{id}``)."""
 
@@ -172,7 +171,7 @@ class Route(_Shapes):
         return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Integration(_Shapes):
     """An integration: a Python handler (AWS_PROXY), an HTTP_PROXY URL, or MOCK."""
 
@@ -213,7 +212,7 @@ class Integration(_Shapes):
         return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IntegrationResponse(_Shapes):
     """An integration response; framer uses its ``$default`` response template
     (verbatim, no VTL) as the reply body of a two-way MOCK route."""
@@ -237,7 +236,7 @@ class IntegrationResponse(_Shapes):
         return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RouteResponse(_Shapes):
     """A route response (only the ``$default`` key exists for WebSocket APIs)."""
 
@@ -253,7 +252,7 @@ class RouteResponse(_Shapes):
         return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Authorizer(_Shapes):
     """A Lambda REQUEST authorizer; ``handler`` plays the Lambda function."""
 
@@ -278,7 +277,7 @@ class Authorizer(_Shapes):
         return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RouteSettings(_Shapes):
     """Per-stage (default) or per-route settings; ``None`` means "not set"."""
 
@@ -346,7 +345,7 @@ DEFAULT_STAGE_ROUTE_SETTINGS = RouteSettings(
 (the account-level throttle: 5000 burst, 10000 requests per second)."""
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Deployment(_Shapes):
     """A deployment's metadata. Its frozen copy of the API is a ``Snapshot``."""
 
@@ -379,7 +378,7 @@ class Deployment(_Shapes):
         return out
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Snapshot:
     """What a deployment froze: the routing configuration of the API at that time."""
 
@@ -397,7 +396,7 @@ class Snapshot:
     """By authorizer id."""
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Stage(_Shapes):
     """A stage: a name in the URL, pointing at one deployment."""
 

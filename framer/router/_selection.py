@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
-from ._compat import record
 from ._errors import BadRequestException
 
 _BARE = re.compile(r"[\w.\[\]'\"-]+")
@@ -43,14 +43,14 @@ saying so costs no exception."""
 _loads = json.loads
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Literal:
     """Literal text in an expression."""
 
     text: str
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BodyPath:
     """``$request.body`` plus a JSONPath, as a tuple of keys (str) and indexes (int)."""
 
@@ -62,7 +62,7 @@ Part = Union[Literal, BodyPath]
 _MISSING = object()
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SelectionExpression:
     """A parsed route selection expression; ``source`` is the text it came from."""
 

@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from framer.router import error_frame
+from framer.router._frames import error_frame
 
 
 def test_forbidden_frame_matches_api_gateway_exactly() -> None:

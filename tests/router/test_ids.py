@@ -38,6 +38,15 @@ def test_connection_id_check() -> None:
     assert not is_valid_connection_id("")
 
 
+def test_connection_id_check_refuses_a_trailing_newline() -> None:
+    # A "$"-anchored pattern would match before the final "\n".
+    assert is_valid_connection_id("A" * 15 + "=")
+    assert not is_valid_connection_id("A" * 15 + "=\n")
+    assert not is_valid_connection_id("\n" + "A" * 15 + "=")
+    assert not is_valid_connection_id("A" * 14 + "=")
+    assert not is_valid_connection_id("A" * 16 + "=")
+
+
 def test_message_ids_are_the_one_at_a_time_formats_of_their_bytes() -> None:
     """The batch (``_refill``) lays out exactly what ``wire_id`` and a UUID of
     the same bytes would be, for every message of the batch."""

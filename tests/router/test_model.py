@@ -8,14 +8,13 @@ from datetime import datetime, timezone
 import pytest
 
 from framer.router import (
-    DEFAULT_STAGE_ROUTE_SETTINGS,
     Authorizer,
     LoggingLevel,
     Route,
     RouteSettings,
     Stage,
 )
-from framer.router._model import flat_json
+from framer.router._model import DEFAULT_STAGE_ROUTE_SETTINGS, flat_json
 
 T = datetime(2018, 11, 15, 6, 50, 28, tzinfo=timezone.utc)
 

@@ -726,14 +726,27 @@ def test_new_connection_rate(gw: Any) -> None:
 # -- the message path's caches ------------------------------------------------------
 
 def _expected_message_event(router: Router, conn: Any, event: dict[str, Any]) -> dict[str, Any]:
-    """What ``build_message_event`` (the reference layout) makes for ``event``'s message."""
-    from framer.router._events import build_message_event
+    """The capture's MESSAGE layout (reference §2.2), written out here as an
+    oracle, for ``event``'s message on ``conn``."""
+    from framer.router._time import clf
     ctx = event["requestContext"]
-    return build_message_event(
-        ctx["routeKey"], ctx["messageId"], event["body"], event.get("stageVariables", {}),
-        router.api_id, conn.stage, router.domain_name, conn.connection_id,
-        conn.connected_at_ms, ctx["requestId"], ctx["requestTimeEpoch"], conn.source_ip,
-        conn.user_agent, conn.authorizer)
+    identity = {"sourceIp": conn.source_ip} if conn.user_agent is None \
+        else {"userAgent": conn.user_agent, "sourceIp": conn.source_ip}
+    expected_ctx: dict[str, Any] = {
+        "routeKey": ctx["routeKey"], "messageId": ctx["messageId"], "eventType": "MESSAGE",
+        "extendedRequestId": ctx["requestId"], "requestTime": clf(ctx["requestTimeEpoch"]),
+        "messageDirection": "IN", "stage": conn.stage, "connectedAt": conn.connected_at_ms,
+        "requestTimeEpoch": ctx["requestTimeEpoch"], "identity": identity,
+        "requestId": ctx["requestId"], "domainName": router.domain_name,
+        "connectionId": conn.connection_id, "apiId": router.api_id}
+    if conn.authorizer is not None:
+        expected_ctx["authorizer"] = conn.authorizer
+    expected: dict[str, Any] = {"requestContext": expected_ctx, "body": event["body"],
+                                "isBase64Encoded": False}
+    if "stageVariables" in event:
+        expected["stageVariables"] = router.gateway.get_stage(router.api_id,
+                                                              conn.stage).stage_variables
+    return expected
 
 
 def test_message_events_are_the_reference_layout_per_connection(world: World) -> None:
@@ -750,7 +763,7 @@ def test_message_events_are_the_reference_layout_per_connection(world: World) ->
         drive(conn.receive_text(f"m{i}", now_ms=NOW_MS + 10 + i))
         (event,) = world.calls
         seen.append((conn, event))
-        # Same keys, same order, same values as the reference builder.
+        # Same keys, same order, same values as the capture's layout.
         assert json.dumps(event) == json.dumps(_expected_message_event(router, conn, event))
         ctx = event["requestContext"]
         assert ctx["connectionId"] == conn.connection_id

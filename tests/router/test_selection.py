@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from framer.router import BadRequestException, parse_selection_expression as parse
+from framer.router import BadRequestException
+from framer.router._selection import parse
 
 DOC_BODY = '{"service":"chat","action":"join","data":{"room":"room1234"}}'
 

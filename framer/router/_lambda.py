@@ -1,0 +1,40 @@
+"""What a Lambda handler is told about itself: its names and its ``context``.
+
+framer calls handlers in-process, so a "function" is named after the handler
+(``__name__``, with the characters Lambda refuses replaced by ``-``); the ARN
+and log group follow Lambda's layout for the Gateway's region and account.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, NamedTuple, Optional
+
+from framer.functions._context import LambdaContext
+
+_NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class FunctionNames(NamedTuple):
+    """A handler's Lambda names in one region and account."""
+
+    name: str
+    arn: str
+    region: str
+    account_id: str
+    log_group: str
+
+
+def function_names(function_name: str, region: str, account_id: str) -> FunctionNames:
+    """The Lambda names of a handler called ``function_name``."""
+    name = _NOT_IN_NAMES.sub("-", function_name)
+    return FunctionNames(name, f"arn:aws:lambda:{region}:{account_id}:function:{name}",
+                         region, account_id, f"/aws/lambda/{name}")
+
+
+def lambda_context(names: FunctionNames, aws_request_id: str, timeout_ms: int,
+                   now_ms: int, clock_ms: Optional[Callable[[], int]]) -> LambdaContext:
+    """The ``context`` of one call made at ``now_ms`` (positional: every
+    message makes one)."""
+    return LambdaContext._make(names.name, names.arn, names.log_group, aws_request_id,
+                               timeout_ms, now_ms + timeout_ms, clock_ms)

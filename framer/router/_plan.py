@@ -1,0 +1,44 @@
+"""What a message on a route needs, looked up once per route and per connection.
+
+Routes, snapshots and stages are replaced, never changed, so a record made
+from them stays right while they are the same objects: ``MessagePlan`` is
+kept per route of a snapshot, ``RouteCache`` per connection (its last route).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ._lambda import FunctionNames
+from ._model import Integration, IntegrationType, Route, Snapshot, Stage
+from ._throttle import Admission
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessagePlan:
+    """A route of a deployment, with what its integration call needs."""
+
+    route: Route
+    snapshot: Snapshot
+    integration: Optional[Integration]
+    """``None``: the route has no integration (``Internal server error``)."""
+    kind: Optional[IntegrationType]
+    timeout_s: float
+    timeout_ms: int
+    names: Optional[FunctionNames]
+    """The Lambda names of an ``AWS_PROXY`` handler."""
+    two_way: bool
+    """``route.two_way``: whether a result goes back to the client."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteCache:
+    """A connection's last route, as its last message found it."""
+
+    route: Route
+    snapshot: Snapshot
+    stage: Optional[Stage]
+    plan: MessagePlan
+    admission: Optional[Admission]
+    """``None`` when the stage is gone (no throttling then)."""
