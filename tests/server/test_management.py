@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import json
 import os
 import socket
 import time
@@ -205,3 +206,16 @@ def test_full_client_buffer_gives_429_and_stays_bounded() -> None:
             client.post_to_connection(ConnectionId=cid, Data=b"drained")
         finally:
             sock.close()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_a_connection_id_with_a_trailing_newline_is_malformed(demo_server: RunningServer, method: str) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", demo_server.port, timeout=TIMEOUT)
+    try:
+        conn.request(method, "/dev/@connections/" + quote("A" * 15 + "=\n"), body=b"x" if method == "POST" else None)
+        response = conn.getresponse()
+        assert response.status == 400
+        assert response.getheader("x-amzn-ErrorType") == "BadRequestException"
+        assert json.loads(response.read()) == {"message": "Invalid connectionId: " + "A" * 15 + "=\n"}
+    finally:
+        conn.close()
