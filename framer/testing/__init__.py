@@ -54,7 +54,9 @@ from ._strategies import (
     messages,
     over_limits,
 )
-from ._wire import InvalidFrame, Traffic, encode_frame, mask_payload
+from framer._wire import encode_frame, mask_payload
+
+from ._traffic import InvalidFrame, Traffic
 
 __all__ = [
     "INVALID_CLOSE_CODES",
