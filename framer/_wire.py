@@ -27,6 +27,7 @@ __all__ = [
     "describe_frames",
     "encode_frame",
     "mask_payload",
+    "split_frames",
 ]
 
 OP_CONTINUATION = 0x0
@@ -195,21 +196,27 @@ def _parse_one(data: bytes | bytearray, *, partial: bool) -> Optional[tuple[Wire
     return frame, pos + len(payload)
 
 
-def describe_frames(data: bytes, preview: int = 24) -> list[str]:
-    """A frame-by-frame reading of ``data``, one line per frame.
+def split_frames(data: bytes) -> tuple[list[WireFrame], bytes]:
+    """Every frame in ``data``, the last maybe incomplete, and bytes too few for a header.
 
-    The last frame may be incomplete (a header announcing more than follows);
-    its line says how many bytes are missing.  Bytes too few for a header
-    are shown as hex.
+    An incomplete last frame (a header announcing more than follows) has a
+    ``payload`` shorter than its ``length``.
     """
-    lines: list[str] = []
+    frames: list[WireFrame] = []
     pos = 0
     while pos < len(data):
         found = _parse_one(data[pos:], partial=True)
         if found is None:
-            lines.append(f"{len(data) - pos} trailing bytes, not a whole header: {data[pos:].hex()}")
-            break
-        frame, used = found
-        lines.append(frame.describe(preview))
-        pos += used
+            return frames, data[pos:]
+        frames.append(found[0])
+        pos += found[1]
+    return frames, b""
+
+
+def describe_frames(data: bytes, preview: int = 24) -> list[str]:
+    """A frame-by-frame reading of ``data``, one line per frame (see :func:`split_frames`)."""
+    frames, rest = split_frames(data)
+    lines = [frame.describe(preview) for frame in frames]
+    if rest:
+        lines.append(f"{len(rest)} trailing bytes, not a whole header: {rest.hex()}")
     return lines

@@ -1,0 +1,329 @@
+"""One probing connection: a hand-written handshake and a raw frame reader.
+
+The client never lets an engine judge the server: it reads the server's
+frames with :class:`framer._wire.FrameReader`, joins data frames into
+:class:`Message` objects, and writes down every way the server's frames break
+RFC 6455 (a mask, RSV bits, a reserved opcode, a continuation with no
+message, invalid UTF-8 in a text message) as a :attr:`Probe.defects` line.
+The verdict is left to the rules and properties that read :class:`Seen`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+import ssl
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from framer._wire import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONTINUATION,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameReader,
+    WireFrame,
+    encode_frame,
+)
+
+from ._target import ConformError, Target
+
+__all__ = ["Assembler", "Message", "Probe", "Seen", "messages_in", "valid_utf8"]
+
+_READ = 65536
+_HEAD_LIMIT = 64 * 1024
+#: Seconds a close may lag behind the pong that follows the refused traffic.
+LATE_CLOSE = 0.25
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
+
+
+def valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A whole data message: text or binary, and its payload bytes as sent."""
+
+    text: bool
+    payload: bytes
+
+    def describe(self, preview: int = 24) -> str:
+        kind = "text" if self.text else "binary"
+        more = "..." if len(self.payload) > preview else ""
+        return f"{kind} message of {len(self.payload)} bytes {self.payload[:preview]!r}{more}"
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """How a wait ended: ``match`` (what was waited for), ``close``, ``eof`` or ``timeout``."""
+
+    kind: str
+    ms: float
+    code: Optional[int] = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "match":
+            return f"still answering (pong after {self.ms:.0f} ms)"
+        if self.kind == "close":
+            reason = f" {self.reason!r}" if self.reason else ""
+            return f"closed with {'no code' if self.code is None else self.code}{reason}"
+        if self.kind == "eof":
+            return "connection dropped without a close frame"
+        return f"no answer within {self.ms / 1000:.1f} s"
+
+
+class Assembler:
+    """Joins data frames into messages, noting frames that do not fit (:attr:`defects`)."""
+
+    def __init__(self) -> None:
+        self.defects: list[str] = []
+        self._parts: Optional[list[bytes]] = None
+        self._text = False
+
+    def add(self, frame: WireFrame) -> Optional[Message]:
+        """The message ``frame`` completes, if any; control frames are not looked at."""
+        if frame.opcode in (OP_TEXT, OP_BINARY):
+            if self._parts is not None:
+                self.defects.append("started a new message before the previous one finished")
+            self._text, self._parts = frame.opcode == OP_TEXT, []
+        elif frame.opcode != OP_CONTINUATION:
+            return None
+        elif self._parts is None:
+            self.defects.append("sent a continuation frame with no message in progress")
+            return None
+        self._parts.append(frame.payload)
+        if not frame.fin:
+            return None
+        message = Message(self._text, b"".join(self._parts))
+        self._parts = None
+        return message
+
+
+def messages_in(data: bytes) -> list[Message]:
+    """The whole messages in a byte stream of frames (a client's traffic, say)."""
+    assembler = Assembler()
+    found = (assembler.add(frame) for frame in FrameReader().feed(data))
+    return [message for message in found if message is not None]
+
+
+@dataclass
+class _Inbox:
+    """What the server sent so far, read frame by frame."""
+
+    frames: list[WireFrame] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    pongs: list[bytes] = field(default_factory=list)
+    close: Optional[WireFrame] = None
+    _assembler: Assembler = field(default_factory=Assembler)
+
+    @property
+    def defects(self) -> list[str]:
+        return self._assembler.defects
+
+    def add(self, frame: WireFrame) -> None:
+        self.frames.append(frame)
+        if frame.mask is not None:
+            self.defects.append(f"sent a masked frame ({frame.describe()})")
+        if frame.rsv:
+            self.defects.append(f"sent RSV bits with no extension ({frame.describe()})")
+        if frame.opcode == OP_PONG:
+            self.pongs.append(frame.payload)
+        elif frame.opcode == OP_CLOSE:
+            self.close = frame
+        elif frame.opcode not in (OP_PING, OP_TEXT, OP_BINARY, OP_CONTINUATION):
+            self.defects.append(f"sent a frame with reserved opcode {frame.opcode:#x}")
+        message = self._assembler.add(frame)
+        if message is None:
+            return
+        self.messages.append(message)
+        if message.text and not valid_utf8(message.payload):
+            self.defects.append(f"sent invalid UTF-8 in a {message.describe()}")
+
+
+def _close_fields(frame: WireFrame) -> tuple[Optional[int], str]:
+    if len(frame.payload) < 2:
+        return None, ""
+    return int.from_bytes(frame.payload[:2], "big"), frame.payload[2:].decode("utf-8", "replace")
+
+
+class Probe:
+    """A client connection whose frames are written and read by hand."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._frames = FrameReader()
+        self.inbox = _Inbox()
+        self.eof = False
+
+    @classmethod
+    async def open(cls, target: Target, timeout: float) -> Probe:
+        context = ssl.create_default_context() if target.secure else None
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(target.host, target.port, ssl=context, limit=_HEAD_LIMIT), timeout
+            )
+        except asyncio.TimeoutError:
+            raise ConformError(f"cannot connect to {target.url}: no answer within {timeout:g} s") from None
+        except OSError as exc:
+            raise ConformError(f"cannot connect to {target.url}: {exc.strerror or exc}") from None
+        probe = cls(reader, writer)
+        try:
+            await asyncio.wait_for(probe._handshake(target), timeout)
+        except asyncio.TimeoutError:
+            probe.abort()
+            raise ConformError(f"{target.url}: no handshake response within {timeout:g} s") from None
+        except (ConformError, OSError):
+            probe.abort()
+            raise
+        return probe
+
+    async def _handshake(self, target: Target) -> None:
+        key = base64.b64encode(os.urandom(16))
+        host = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
+        self._writer.write(
+            b"GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            % (target.resource.encode(), host.encode("idna"), key)
+        )
+        try:
+            head = await self._reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            raise ConformError(f"{target.url}: connection closed during the handshake") from None
+        except asyncio.LimitOverrunError:
+            raise ConformError(f"{target.url}: bad handshake response: head over {_HEAD_LIMIT} bytes") from None
+        lines = head.decode("latin-1").split("\r\n")
+        status = lines[0].split(" ", 2)
+        if len(status) < 2 or not status[0].startswith("HTTP/1.") or not status[1].isdigit():
+            raise ConformError(f"{target.url}: bad handshake response: status line {lines[0]!r}")
+        if status[1] != "101":
+            raise ConformError(f"{target.url}: the server refused the WebSocket upgrade with HTTP {status[1]}")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        accept = base64.b64encode(hashlib.sha1(key + _GUID).digest()).decode()
+        if headers.get("sec-websocket-accept") != accept:
+            raise ConformError(f"{target.url}: bad handshake response: wrong or missing Sec-WebSocket-Accept")
+
+    # -- sending ---------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        if not self._writer.is_closing():
+            self._writer.write(data)
+
+    def send_frame(self, opcode: int, payload: bytes = b"", *, fin: bool = True) -> None:
+        self.send(encode_frame(opcode, payload, fin=fin, mask=os.urandom(4)))
+
+    async def send_pieces(self, pieces: list[bytes], pauses: list[float]) -> None:
+        """Write ``pieces`` one by one, sleeping ``pauses[i]`` after piece ``i``."""
+        for piece, pause in zip(pieces, pauses):
+            self.send(piece)
+            if pause:
+                await self._writer.drain()
+                await asyncio.sleep(pause)
+
+    def abort(self) -> None:
+        self._writer.transport.abort()
+
+    # -- reading ---------------------------------------------------------------------
+
+    @property
+    def defects(self) -> list[str]:
+        return self.inbox.defects
+
+    async def wait(self, done: Callable[[_Inbox], bool], timeout: float) -> Seen:
+        """Read until ``done(inbox)``, a close frame, EOF or the timeout."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        seen = len(self.inbox.frames)
+        while True:
+            ms = (loop.time() - started) * 1000
+            if self.inbox.close is not None:
+                code, reason = _close_fields(self.inbox.close)
+                return Seen("close", ms, code, reason)
+            if done(self.inbox):
+                return Seen("match", ms)
+            if self.eof:
+                return Seen("eof", ms)
+            left = started + timeout - loop.time()
+            if left <= 0:
+                return Seen("timeout", timeout * 1000)
+            try:
+                data = await asyncio.wait_for(self._reader.read(_READ), left)
+            except asyncio.TimeoutError:
+                return Seen("timeout", timeout * 1000)
+            except OSError:
+                data = b""
+            if not data:
+                self.eof = True
+                continue
+            for frame in self._frames.feed(data):
+                self.inbox.add(frame)
+            for frame in self.inbox.frames[seen:]:
+                if frame.opcode == OP_PING and self.inbox.close is None:
+                    self.send_frame(OP_PONG, frame.payload)
+            seen = len(self.inbox.frames)
+
+    async def ping(self, timeout: float) -> Seen:
+        """Ping with a fresh payload; ``match`` if its pong comes back."""
+        token = os.urandom(8)
+        self.send_frame(OP_PING, token)
+        return await self.wait(lambda inbox: token in inbox.pongs, timeout)
+
+    async def wait_close(self, timeout: float) -> Seen:
+        return await self.wait(lambda inbox: False, timeout)
+
+    async def refused(self, timeout: float) -> Seen:
+        """Ping after traffic the server must refuse; ``match`` means it let the traffic through.
+
+        A server may judge a message after answering the control frames that
+        follow it (websockets checks UTF-8 when the application reads), so a
+        pong is followed by a short wait for a late close.
+        """
+        seen = await self.ping(timeout)
+        if seen.kind != "match":
+            return seen
+        late = await self.wait_close(min(timeout, LATE_CLOSE))
+        return late if late.kind == "close" else seen
+
+    async def wait_eof(self, timeout: float) -> bool:
+        """After the closing handshake: True if the server ends the TCP connection in time."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.eof:
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            try:
+                data = await asyncio.wait_for(self._reader.read(_READ), left)
+            except asyncio.TimeoutError:
+                return False
+            except OSError:
+                data = b""
+            self.eof = not data
+        return True
+
+    def answer_close(self) -> None:
+        """Answer the server's close frame with the same code (RFC 6455 section 5.5.1)."""
+        close = self.inbox.close
+        self.send_frame(OP_CLOSE, close.payload[:2] if close is not None else b"")
+
+    async def finish(self, linger: float = 1.0) -> None:
+        """Close politely if still open, give the server ``linger`` s to end, then drop."""
+        if not self.eof and not self._writer.is_closing():
+            if self.inbox.close is None:
+                self.send_frame(OP_CLOSE, (1000).to_bytes(2, "big"))
+                await self.wait_close(linger)
+            await self.wait_eof(linger)
+        self.abort()
