@@ -14,6 +14,7 @@ import asyncio
 import base64
 import hashlib
 import os
+import socket
 import ssl
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -156,53 +157,152 @@ def _close_fields(frame: WireFrame) -> tuple[Optional[int], str]:
     return int.from_bytes(frame.payload[:2], "big"), frame.payload[2:].decode("utf-8", "replace")
 
 
+class _Socket:
+    """A non-blocking socket, read and written with the event loop's ``sock_*`` calls.
+
+    Not an asyncio transport: a transport that fails to write (the server
+    already closed) drops the connection with the bytes still unread, and
+    those may hold the server's close frame.  Here a failed write only ends
+    the writing.  TLS (``wss://``) runs over memory BIOs.
+    """
+
+    def __init__(self, sock: socket.socket, tls: Optional[ssl.SSLObject] = None) -> None:
+        self._sock = sock
+        self._tls = tls
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self.write_failed = False
+
+    @classmethod
+    async def connect(cls, host: str, port: int, secure: bool) -> _Socket:
+        loop = asyncio.get_running_loop()
+        error: OSError = OSError(f"no address for {host}")
+        for family, kind, proto, _, address in await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            sock.setblocking(False)
+            try:
+                await loop.sock_connect(sock, address)
+            except OSError as exc:
+                sock.close()
+                error = exc
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            made = cls(sock)
+            if secure:
+                await made._start_tls(host)
+            return made
+        raise error
+
+    async def _start_tls(self, host: str) -> None:
+        self._tls = ssl.create_default_context().wrap_bio(self._incoming, self._outgoing, server_hostname=host)
+        while True:
+            try:
+                self._tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                await self._flush()
+                data = await asyncio.get_running_loop().sock_recv(self._sock, _READ)
+                if not data:
+                    raise ConnectionError("connection closed during the TLS handshake")
+                self._incoming.write(data)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        data = self._outgoing.read()
+        if data:
+            await asyncio.get_running_loop().sock_sendall(self._sock, data)
+
+    async def write(self, data: bytes) -> None:
+        if self.write_failed:
+            return
+        try:
+            if self._tls is None:
+                await asyncio.get_running_loop().sock_sendall(self._sock, data)
+            else:
+                self._tls.write(data)
+                await self._flush()
+        except (OSError, ssl.SSLError):
+            self.write_failed = True
+
+    async def read(self, timeout: float) -> Optional[bytes]:
+        """Bytes that arrived within ``timeout`` s; ``b""`` once the connection ended, None on timeout."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                data = await asyncio.wait_for(loop.sock_recv(self._sock, _READ), timeout)
+            except asyncio.TimeoutError:
+                return None
+            except OSError:
+                return b""
+            if self._tls is None or not data:
+                return data
+            self._incoming.write(data)
+            out = bytearray()
+            try:
+                while True:
+                    out += self._tls.read(_READ)
+            except ssl.SSLWantReadError:
+                pass
+            except (ssl.SSLZeroReturnError, ssl.SSLError):
+                return bytes(out)
+            if out:
+                return bytes(out)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
 class Probe:
     """A client connection whose frames are written and read by hand."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
+    def __init__(self, sock: _Socket) -> None:
+        self._socket = sock
         self._frames = FrameReader()
         self.inbox = _Inbox()
         self.eof = False
 
     @classmethod
     async def open(cls, target: Target, timeout: float) -> Probe:
-        context = ssl.create_default_context() if target.secure else None
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(target.host, target.port, ssl=context, limit=_HEAD_LIMIT), timeout
-            )
+            sock = await asyncio.wait_for(_Socket.connect(target.host, target.port, target.secure), timeout)
         except asyncio.TimeoutError:
             raise ConformError(f"cannot connect to {target.url}: no answer within {timeout:g} s") from None
-        except OSError as exc:
-            raise ConformError(f"cannot connect to {target.url}: {exc.strerror or exc}") from None
-        probe = cls(reader, writer)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConformError(f"cannot connect to {target.url}: {getattr(exc, 'strerror', None) or exc}") from None
+        probe = cls(sock)
         try:
             await asyncio.wait_for(probe._handshake(target), timeout)
         except asyncio.TimeoutError:
             probe.abort()
             raise ConformError(f"{target.url}: no handshake response within {timeout:g} s") from None
-        except (ConformError, OSError):
+        except ConformError:
             probe.abort()
             raise
         return probe
 
+    async def _head(self, target: Target) -> bytes:
+        """The handshake response's head; bytes after it go to the frame reader."""
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            if len(buffer) > _HEAD_LIMIT:
+                raise ConformError(f"{target.url}: bad handshake response: head over {_HEAD_LIMIT} bytes")
+            data = await self._socket.read(3600.0)
+            if not data:
+                raise ConformError(f"{target.url}: connection closed during the handshake")
+            buffer += data
+        head, _, rest = buffer.partition(b"\r\n\r\n")
+        self._feed(rest)
+        return head
+
     async def _handshake(self, target: Target) -> None:
         key = base64.b64encode(os.urandom(16))
         host = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
-        self._writer.write(
+        await self.send(
             b"GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
             % (target.resource.encode(), host.encode("idna"), key)
         )
-        try:
-            head = await self._reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError:
-            raise ConformError(f"{target.url}: connection closed during the handshake") from None
-        except asyncio.LimitOverrunError:
-            raise ConformError(f"{target.url}: bad handshake response: head over {_HEAD_LIMIT} bytes") from None
-        lines = head.decode("latin-1").split("\r\n")
+        lines = (await self._head(target)).decode("latin-1").split("\r\n")
         status = lines[0].split(" ", 2)
         if len(status) < 2 or not status[0].startswith("HTTP/1.") or not status[1].isdigit():
             raise ConformError(f"{target.url}: bad handshake response: status line {lines[0]!r}")
@@ -218,23 +318,21 @@ class Probe:
 
     # -- sending ---------------------------------------------------------------------
 
-    def send(self, data: bytes) -> None:
-        if not self._writer.is_closing():
-            self._writer.write(data)
+    async def send(self, data: bytes) -> None:
+        await self._socket.write(data)
 
-    def send_frame(self, opcode: int, payload: bytes = b"", *, fin: bool = True) -> None:
-        self.send(encode_frame(opcode, payload, fin=fin, mask=os.urandom(4)))
+    async def send_frame(self, opcode: int, payload: bytes = b"", *, fin: bool = True) -> None:
+        await self.send(encode_frame(opcode, payload, fin=fin, mask=os.urandom(4)))
 
     async def send_pieces(self, pieces: list[bytes], pauses: list[float]) -> None:
         """Write ``pieces`` one by one, sleeping ``pauses[i]`` after piece ``i``."""
         for piece, pause in zip(pieces, pauses):
-            self.send(piece)
+            await self.send(piece)
             if pause:
-                await self._writer.drain()
                 await asyncio.sleep(pause)
 
     def abort(self) -> None:
-        self._writer.transport.abort()
+        self._socket.close()
 
     # -- reading ---------------------------------------------------------------------
 
@@ -259,26 +357,22 @@ class Probe:
             left = started + timeout - loop.time()
             if left <= 0:
                 return Seen("timeout", timeout * 1000)
-            try:
-                data = await asyncio.wait_for(self._reader.read(_READ), left)
-            except asyncio.TimeoutError:
+            data = await self._socket.read(left)
+            if data is None:
                 return Seen("timeout", timeout * 1000)
-            except OSError:
-                data = b""
             if not data:
                 self.eof = True
                 continue
-            for frame in self._frames.feed(data):
-                self.inbox.add(frame)
+            self._feed(data)
             for frame in self.inbox.frames[seen:]:
                 if frame.opcode == OP_PING and self.inbox.close is None:
-                    self.send_frame(OP_PONG, frame.payload)
+                    await self.send_frame(OP_PONG, frame.payload)
             seen = len(self.inbox.frames)
 
     async def ping(self, timeout: float) -> Seen:
         """Ping with a fresh payload; ``match`` if its pong comes back."""
         token = os.urandom(8)
-        self.send_frame(OP_PING, token)
+        await self.send_frame(OP_PING, token)
         return await self.wait(lambda inbox: token in inbox.pongs, timeout)
 
     async def wait_close(self, timeout: float) -> Seen:
@@ -305,25 +399,26 @@ class Probe:
             left = deadline - loop.time()
             if left <= 0:
                 return False
-            try:
-                data = await asyncio.wait_for(self._reader.read(_READ), left)
-            except asyncio.TimeoutError:
+            data = await self._socket.read(left)
+            if data is None:
                 return False
-            except OSError:
-                data = b""
             self.eof = not data
         return True
 
-    def answer_close(self) -> None:
+    def _feed(self, data: bytes) -> None:
+        for frame in self._frames.feed(data):
+            self.inbox.add(frame)
+
+    async def answer_close(self) -> None:
         """Answer the server's close frame with the same code (RFC 6455 section 5.5.1)."""
         close = self.inbox.close
-        self.send_frame(OP_CLOSE, close.payload[:2] if close is not None else b"")
+        await self.send_frame(OP_CLOSE, close.payload[:2] if close is not None else b"")
 
     async def finish(self, linger: float = 1.0) -> None:
         """Close politely if still open, give the server ``linger`` s to end, then drop."""
-        if not self.eof and not self._writer.is_closing():
+        if not self.eof and not self._socket.write_failed:
             if self.inbox.close is None:
-                self.send_frame(OP_CLOSE, (1000).to_bytes(2, "big"))
+                await self.send_frame(OP_CLOSE, (1000).to_bytes(2, "big"))
                 await self.wait_close(linger)
             await self.wait_eof(linger)
         self.abort()

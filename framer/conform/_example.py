@@ -26,12 +26,18 @@ def accepted_codes(code: int, why: str) -> tuple[int, ...]:
     Section 7.4.1 gives each defect one code: 1002 for a protocol error, 1003
     for a data type the endpoint does not accept, 1007 for data not consistent
     with the message type (invalid UTF-8), 1009 for a message too big to
-    process.  One case has two readings: a close frame whose reason is not
-    UTF-8 is both invalid UTF-8 (section 8.1: 1007) and a malformed close
-    frame (section 5.5.1: 1002), so both are accepted there.
+    process.  Two cases have two readings, and both codes are accepted:
+
+    * a close frame whose reason is not UTF-8 is invalid UTF-8 (section 8.1:
+      1007) and a malformed close frame (section 5.5.1: 1002);
+    * a 64-bit length with its most significant bit set breaks section 5.2
+      (1002) and announces over 2**63 bytes, more than any endpoint takes
+      (1009).
     """
     if code == 1007 and "close reason" in why:
         return (1007, 1002)
+    if code == 1002 and "most significant bit" in why:
+        return (1002, 1009)
     return (code,)
 
 
@@ -80,6 +86,9 @@ class Example:
     cuts: tuple[int, ...] = ()
     pauses: tuple[float, ...] = ()
     label: str = ""
+
+    def __repr__(self) -> str:  # hypothesis prints examples; the bytes can be 128 KiB
+        return f"Example({len(self.data)} bytes in {len(self.cuts) + 1} pieces, {self.expect.to_arg()})"
 
     @property
     def pieces(self) -> list[bytes]:

@@ -20,11 +20,12 @@ close                     a close (1000) is answered with a close, then EOF
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from framer._limits import API_GATEWAY_MAX_FRAME_SIZE, API_GATEWAY_MAX_MESSAGE_SIZE
-from framer._wire import OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_TEXT
+from framer._wire import OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_TEXT, encode_frame
 
 from ._client import Probe
 from ._target import ConformError, parse_url
@@ -49,24 +50,29 @@ class RuleResult:
 _Check = Callable[[Probe, float], Awaitable[tuple[bool, str]]]
 
 
-def _send_text(probe: Probe, sizes: list[int]) -> None:
+def _frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+    return encode_frame(opcode, payload, fin=fin, mask=os.urandom(4))
+
+
+def _text(sizes: list[int]) -> bytes:
     """A text message of ``sum(sizes)`` ASCII bytes, one frame per size."""
-    for i, size in enumerate(sizes):
-        probe.send_frame(OP_TEXT if i == 0 else OP_CONTINUATION, b"a" * size, fin=i == len(sizes) - 1)
+    return b"".join(
+        _frame(OP_TEXT if i == 0 else OP_CONTINUATION, b"a" * size, i == len(sizes) - 1) for i, size in enumerate(sizes)
+    )
 
 
 def _accepts(sizes: list[int]) -> _Check:
     async def check(probe: Probe, timeout: float) -> tuple[bool, str]:
-        _send_text(probe, sizes)
+        await probe.send(_text(sizes))
         seen = await probe.ping(timeout)
         return seen.kind == "match", seen.describe()
 
     return check
 
 
-def _closes(code: int, send: Callable[[Probe], None]) -> _Check:
+def _closes(code: int, data: Callable[[], bytes]) -> _Check:
     async def check(probe: Probe, timeout: float) -> tuple[bool, str]:
-        send(probe)
+        await probe.send(data())
         seen = await probe.refused(timeout)
         if seen.kind == "match":
             return False, f"accepted: {seen.describe()}"
@@ -85,7 +91,7 @@ async def _ping(probe: Probe, timeout: float) -> tuple[bool, str]:
 
 
 async def _close(probe: Probe, timeout: float) -> tuple[bool, str]:
-    probe.send_frame(OP_CLOSE, (1000).to_bytes(2, "big") + b"conform")
+    await probe.send_frame(OP_CLOSE, (1000).to_bytes(2, "big") + b"conform")
     seen = await probe.wait_close(timeout)
     if seen.kind != "close":
         return False, seen.describe()
@@ -98,16 +104,16 @@ async def _close(probe: Probe, timeout: float) -> tuple[bool, str]:
 def _rules(api_gateway: bool) -> list[tuple[str, str, _Check]]:
     rules: list[tuple[str, str, _Check]] = [
         ("frame-32768", f"{FRAME}-byte frame accepted", _accepts([FRAME])),
-        ("frame-32769", f"{FRAME + 1}-byte frame -> 1009", _closes(1009, lambda p: _send_text(p, [FRAME + 1]))),
+        ("frame-32769", f"{FRAME + 1}-byte frame -> 1009", _closes(1009, lambda: _text([FRAME + 1]))),
         ("message-131072", f"{MESSAGE} bytes in 4 frames accepted", _accepts([FRAME] * 4)),
         ("message-131073", f"{MESSAGE + 1} bytes in 5 frames -> 1009",
-         _closes(1009, lambda p: _send_text(p, [FRAME] * 4 + [1]))),
+         _closes(1009, lambda: _text([FRAME] * 4 + [1]))),
     ]
     if api_gateway:
         rules.append(("binary", "binary frame -> 1003",
-                      _closes(1003, lambda p: p.send_frame(OP_BINARY, b"\x00\x01binary"))))
+                      _closes(1003, lambda: _frame(OP_BINARY, b"\x00\x01binary"))))
     rules += [
-        ("invalid-utf8", "invalid UTF-8 text -> 1007", _closes(1007, lambda p: p.send_frame(OP_TEXT, _BAD_UTF8))),
+        ("invalid-utf8", "invalid UTF-8 text -> 1007", _closes(1007, lambda: _frame(OP_TEXT, _BAD_UTF8))),
         ("ping", "ping answered with pong", _ping),
         ("close", "close answered, then EOF", _close),
     ]

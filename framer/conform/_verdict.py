@@ -18,9 +18,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Optional
 
-from framer._wire import OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_TEXT, FrameReader, WireFrame, split_frames
+from framer._wire import OP_CLOSE, OP_PING, FrameReader, WireFrame, split_frames
 
-from ._client import Probe, messages_in, valid_utf8
+from ._client import Assembler, Probe, messages_in, valid_utf8
 from ._example import Example
 from ._target import ConformError, Target
 
@@ -90,7 +90,7 @@ async def _invalid(probe: Probe, how: Judge, example: Example) -> Optional[str]:
     # A ping after the defect: its pong means the defect was let through.
     # (After a header alone the ping would be read as payload: wait instead.)
     seen = await (probe.wait_close(how.timeout) if header_only else probe.refused(how.timeout))
-    reply = _reply(probe, example.data, frames)
+    reply = _reply(probe, frames)
     if reply:
         return reply
     if seen.kind == "match":
@@ -99,13 +99,13 @@ async def _invalid(probe: Probe, how: Judge, example: Example) -> Optional[str]:
         return seen.describe()
     if seen.code not in codes:
         return f"{seen.describe()}; accepted: {' or '.join(str(c) for c in codes)}"
-    probe.answer_close()
+    await probe.answer_close()
     if not await probe.wait_eof(how.timeout):
         return f"{seen.describe()} but kept the TCP connection open {how.timeout:g} s after the closing handshake"
     return None
 
 
-def _reply(probe: Probe, data: bytes, frames: list[WireFrame]) -> Optional[str]:
+def _reply(probe: Probe, frames: list[WireFrame]) -> Optional[str]:
     """A frame the server sent in answer to the invalid one, described; or None."""
     if not frames:
         return None
@@ -115,14 +115,16 @@ def _reply(probe: Probe, data: bytes, frames: list[WireFrame]) -> Optional[str]:
         if probe.inbox.pongs.count(last.payload) >= asked:
             return f"answered the invalid ping with a pong ({last.describe()})"
         return None
-    sent = messages_in(data)
+    assembler = Assembler()
+    completed = [assembler.add(frame) for frame in frames]
+    sent = [message for message in completed if message is not None]
     for back in probe.inbox.messages:
         if back.text and not valid_utf8(back.payload) and back in sent:
             return f"echoed invalid UTF-8 ({back.describe()})"
-    if last.fin and sent and last.opcode in (OP_CONTINUATION, OP_TEXT, OP_BINARY):
-        invalid = sent[-1]
-        if probe.inbox.messages.count(invalid) >= sent.count(invalid):
-            return f"replied to the invalid frame: sent it back ({invalid.describe()})"
+    # The message the invalid frame completes, if any: echoing it is replying to it.
+    invalid = completed[-1]
+    if invalid is not None and probe.inbox.messages.count(invalid) >= sent.count(invalid):
+        return f"replied to the invalid frame: sent it back ({invalid.describe()})"
     return None
 
 
