@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,7 +191,10 @@ def _run_property(name: str, plan: FuzzPlan, how: Judge, progress: Progress, dea
 
     result = PropertyResult(name, 0, 0.0)
     try:
-        holds()
+        with warnings.catch_warnings():
+            # Hypothesis pretty-prints a failing example's dataclass field by field.
+            warnings.filterwarnings("ignore", "Generating overly large repr")
+            holds()
     except _Counterexample as exc:
         result = PropertyResult(name, count, 0.0, exc.failure)
     except (_OutOfTime, Flaky) as exc:
