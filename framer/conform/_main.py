@@ -15,6 +15,7 @@ from typing import Optional, TextIO
 
 from framer._limits import Limits
 
+from ._client import Probe
 from ._example import Expectation, parse_replay
 from ._fuzz import FuzzPlan, Progress, run_properties
 from ._report import FuzzReport, format_table, to_json, write_junit
@@ -22,9 +23,8 @@ from ._rules import run
 from ._target import ConformError, Target, check_host, parse_url
 from ._verdict import Judge, run_one
 
-__all__ = ["DEFAULT_DATABASE", "DEFAULT_EXAMPLES", "Options", "main"]
+__all__ = ["DEFAULT_DATABASE", "Options", "main"]
 
-DEFAULT_EXAMPLES = 500
 DEFAULT_DATABASE = Path(".framer-conform")
 _PROGRESS_EVERY = 2.0  # seconds between progress lines when stderr is not a terminal
 
@@ -109,9 +109,16 @@ class _ProgressLine:
         self._stream.write(f"{end}fuzz: {examples} examples, {failures} failures, {elapsed:.1f} s (done)\n")
 
 
+async def _reachable(target: Target, timeout: float) -> None:
+    """One handshake before fuzzing: :class:`ConformError` (exit 2) if the server is not there."""
+    probe = await Probe.open(target, timeout)
+    await probe.finish(min(timeout, 1.0))
+
+
 def _fuzz(options: Options, target: Target) -> int:
+    assert options.fuzz is not None
     plan = FuzzPlan(
-        examples=options.fuzz or DEFAULT_EXAMPLES,
+        examples=options.fuzz,
         limits=options.limits(),
         database=options.database,
         max_pause=options.max_pause,
@@ -119,6 +126,7 @@ def _fuzz(options: Options, target: Target) -> int:
         concurrency=options.concurrency,
         only=options.properties,
     )
+    asyncio.run(_reachable(target, options.timeout))
     line = _ProgressLine(sys.stderr)
     progress = Progress(line)
     started = time.monotonic()
