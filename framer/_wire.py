@@ -7,13 +7,15 @@ both from RFC 6455 section 5.2 and independent of framer's engine, shared by
 every field as it is on the wire (RSV bits, reserved opcodes, a mask where
 none belongs) and leaves the verdict to its caller, so a server's defect is
 never hidden by the reader refusing it.  Needs nothing but the standard
-library.
+library and wsproto's ``Opcode``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
+
+from wsproto.frame_protocol import Opcode
 
 __all__ = [
     "OP_BINARY",
@@ -30,21 +32,10 @@ __all__ = [
     "split_frames",
 ]
 
-OP_CONTINUATION = 0x0
-OP_TEXT = 0x1
-OP_BINARY = 0x2
-OP_CLOSE = 0x8
-OP_PING = 0x9
-OP_PONG = 0xA
-
-_OPCODE_NAMES = {
-    OP_CONTINUATION: "continuation",
-    OP_TEXT: "text",
-    OP_BINARY: "binary",
-    OP_CLOSE: "close",
-    OP_PING: "ping",
-    OP_PONG: "pong",
-}
+# RFC 6455 section 5.2's opcodes, as wsproto (a dependency) names them.
+OP_CONTINUATION, OP_TEXT, OP_BINARY = Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY
+OP_CLOSE, OP_PING, OP_PONG = Opcode.CLOSE, Opcode.PING, Opcode.PONG
+_KNOWN_OPCODES = frozenset(int(op) for op in Opcode)
 
 
 def mask_payload(payload: bytes, key: bytes) -> bytes:
@@ -122,7 +113,7 @@ class WireFrame:
 
     def describe(self, preview: int = 24) -> str:
         """One line: ``FIN=1 RSV=0 opcode=0x1 (text) mask=- length=5 payload='hello'``."""
-        name = _OPCODE_NAMES.get(self.opcode, "reserved")
+        name = Opcode(self.opcode).name.lower() if self.opcode in _KNOWN_OPCODES else "reserved"
         mask = self.mask.hex() if self.mask is not None else "-"
         shown = self.payload[:preview]
         more = f"... ({len(self.payload) - preview} more)" if len(self.payload) > preview else ""

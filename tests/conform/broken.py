@@ -13,10 +13,11 @@ import asyncio
 import base64
 import hashlib
 import struct
-import threading
-from typing import Any, Optional
+from typing import Optional
 
 from _support import close_payload, server_frame, xor
+
+from .peers import Threaded
 
 DEFECTS = (
     "frame-limit-off-by-one",  # refuses a 32768-byte frame
@@ -158,21 +159,13 @@ class _Connection:
         self.writer.close()
 
 
-class BrokenServer:
+class BrokenServer(Threaded):
     """The server on 127.0.0.1 in a thread: ``with BrokenServer("wrong-pong") as s: s.url``."""
 
     def __init__(self, defect: Optional[str]) -> None:
         assert defect is None or defect in DEFECTS, defect
+        super().__init__()
         self.defect = defect
-        self.port = 0
-        self._ready = threading.Event()
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._stop: Optional[asyncio.Event] = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/"
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = _Connection(self.defect, reader, writer)
@@ -184,21 +177,9 @@ class BrokenServer:
         except (asyncio.IncompleteReadError, OSError):
             writer.transport.abort()
 
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+    async def _serve(self, stop: asyncio.Event) -> None:
         server = await asyncio.start_server(self._client, "127.0.0.1", 0)
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         async with server:
-            await self._stop.wait()
-
-    def __enter__(self) -> BrokenServer:
-        self._thread.start()
-        assert self._ready.wait(5)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
+            await stop.wait()

@@ -18,7 +18,7 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 
 
-class _Threaded(abc.ABC):
+class Threaded(abc.ABC):
     """Runs ``self._serve()`` on its own loop until ``__exit__``."""
 
     def __init__(self) -> None:
@@ -52,7 +52,7 @@ class _Threaded(abc.ABC):
         self._thread.join(10)
 
 
-class WebsocketsEcho(_Threaded):
+class WebsocketsEcho(Threaded):
     """A plain ``websockets`` echo server."""
 
     async def _serve(self, stop: asyncio.Event) -> None:
@@ -69,7 +69,7 @@ class WebsocketsEcho(_Threaded):
             await stop.wait()
 
 
-class AiohttpEcho(_Threaded):
+class AiohttpEcho(Threaded):
     """A plain ``aiohttp`` echo server."""
 
     async def _serve(self, stop: asyncio.Event) -> None:
