@@ -57,10 +57,13 @@ class Message:
     text: bool
     payload: bytes
 
-    def describe(self, preview: int = 24) -> str:
-        kind = "text" if self.text else "binary"
+    def describe(self, preview: int = 16) -> str:
+        """``text message of 5 bytes 'hello'``: valid text as text, anything else as bytes."""
+        shown: object = self.payload[:preview]
+        if self.text and valid_utf8(self.payload):
+            shown = self.payload.decode()[:preview]
         more = "..." if len(self.payload) > preview else ""
-        return f"{kind} message of {len(self.payload)} bytes {self.payload[:preview]!r}{more}"
+        return f"{'text' if self.text else 'binary'} message of {len(self.payload)} bytes {shown!r}{more}"
 
 
 @dataclass(frozen=True, slots=True)

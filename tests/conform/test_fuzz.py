@@ -193,4 +193,4 @@ def test_aiohttp_takes_unmasked_client_frames(capsys: Any, tmp_path: Path) -> No
     failure = props["invalid_frames"]["failure"]
     assert failure["label"] == "unmasked frame from a client"
     assert failure["hex"] == "8100"
-    assert failure["seen"] == "replied to the invalid frame: sent it back (text message of 0 bytes b'')"
+    assert failure["seen"] == "replied to the invalid frame: sent it back (text message of 0 bytes '')"
