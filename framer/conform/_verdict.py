@@ -94,7 +94,7 @@ async def _invalid(probe: Probe, how: Judge, example: Example) -> Optional[str]:
     if reply:
         return reply
     if seen.kind == "match":
-        return f"accepted it: {seen.describe()} sent after it"
+        return f"accepted it: answered a ping sent after it ({seen.ms:.0f} ms)"
     if seen.kind != "close":
         return seen.describe()
     if seen.code not in codes:
