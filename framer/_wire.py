@@ -33,8 +33,12 @@ __all__ = [
 ]
 
 # RFC 6455 section 5.2's opcodes, as wsproto (a dependency) names them.
-OP_CONTINUATION, OP_TEXT, OP_BINARY = Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY
-OP_CLOSE, OP_PING, OP_PONG = Opcode.CLOSE, Opcode.PING, Opcode.PONG
+OP_CONTINUATION: int = Opcode.CONTINUATION
+OP_TEXT: int = Opcode.TEXT
+OP_BINARY: int = Opcode.BINARY
+OP_CLOSE: int = Opcode.CLOSE
+OP_PING: int = Opcode.PING
+OP_PONG: int = Opcode.PONG
 _KNOWN_OPCODES = frozenset(int(op) for op in Opcode)
 
 
