@@ -23,6 +23,7 @@ import importlib.metadata
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 if TYPE_CHECKING:
@@ -80,13 +81,38 @@ def _add_conform_parser(sub: Any) -> None:
     conform.add_argument("--api-gateway", action="store_true", help="also check that binary frames are closed with 1003")
     conform.add_argument("--json", action="store_true", help="print the report as JSON")
     conform.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to wait for each answer (default 5)")
+    conform.add_argument("--fuzz", type=int, nargs="?", const=500, metavar="N",
+                         help="property-based fuzzing: N examples per property, failures shrunk (default 500)")
+    conform.add_argument("--echo", action="store_true", help="the server echoes: check every message comes back")
+    conform.add_argument("--max-frame", type=int, metavar="BYTES", help="fuzz with this frame limit (instead of --api-gateway)")
+    conform.add_argument("--max-message", type=int, metavar="BYTES", help="fuzz with this message limit")
+    conform.add_argument("--property", action="append", default=[], metavar="NAME",
+                         help="fuzz only this property (repeatable): frames, messages, at_limits, invalid_frames, over_limits")
+    conform.add_argument("--db", type=Path, default=Path(".framer-conform"), metavar="DIR",
+                         help="hypothesis example database (default .framer-conform)")
+    conform.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
+    conform.add_argument("--replay", metavar="HEX|@FILE", help="send these bytes (from a failure report) and judge the answer")
+    conform.add_argument("--expect", default="open", metavar="open|close:CODE",
+                         help="with --replay: what the server must do (default open)")
+    conform.add_argument("--max-time", type=float, metavar="S", help="stop fuzzing after S seconds")
+    conform.add_argument("--max-pause", type=float, default=0.005, metavar="S",
+                         help="longest pause between the pieces of an example (default 0.005)")
+    conform.add_argument("--concurrency", type=int, default=1, metavar="K", help="properties fuzzed at once (default 1)")
+    conform.add_argument("--allow-remote", metavar="HOST",
+                         help="fuzz or replay against HOST although it is not loopback (must be the URL's host)")
 
 
 def _conform(args: argparse.Namespace) -> int:
     from framer import conform
 
     try:
-        return conform.main(args.url, api_gateway=args.api_gateway, as_json=args.json, timeout=args.timeout)
+        return conform.main(conform.Options(
+            args.url, api_gateway=args.api_gateway, as_json=args.json, timeout=args.timeout, fuzz=args.fuzz,
+            echo=args.echo, max_frame=args.max_frame, max_message=args.max_message, database=args.db,
+            junit=args.junit, replay=args.replay, expect=args.expect, max_time=args.max_time,
+            max_pause=args.max_pause, concurrency=args.concurrency, properties=tuple(args.property),
+            allow_remote=args.allow_remote,
+        ))
     except conform.ConformError as exc:
         print(f"framer: error: {exc}", file=sys.stderr)
         return 2

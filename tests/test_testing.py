@@ -18,8 +18,10 @@ from websockets.server import ServerProtocol
 from wsproto.events import CloseConnection
 
 import framer.testing
+from _support import frame as support_frame
 from _support import open_receiver, parse_frames
 from framer import ConnectionType, Limits, WSConnection
+from framer._wire import FrameReader, describe_frames, split_frames
 from framer.testing import (
     InvalidFrame,
     Traffic,
@@ -279,3 +281,58 @@ def test_module_docstring_example_runs() -> None:
     namespace: dict[str, object] = {}
     exec(textwrap.dedent(code), namespace)
     namespace["test_refused"]()  # type: ignore[operator]
+
+
+# -- framer._wire: the shared encoder and the raw reader, against tests/_support -------------
+
+
+@FAST
+@given(
+    st.lists(st.tuples(st.booleans(), st.integers(0, 7), st.integers(0, 15), st.binary(max_size=300),
+                       st.one_of(st.none(), st.binary(min_size=4, max_size=4))), min_size=1, max_size=5),
+    st.lists(st.integers(0, 2000), max_size=6),
+)
+def test_frame_reader_reads_what_the_oracle_builds(
+    impl: object, specs: list[tuple[bool, int, int, bytes, bytes | None]], cuts: list[int]
+) -> None:
+    """Any frame at all (RSV bits, reserved opcodes, masks either way) is read back as built, in any pieces."""
+    if impl_name(impl) == "compiled":
+        pytest.skip("independent of framer's implementation: run once")
+    data = b"".join(support_frame(op, payload, fin=fin, rsv=rsv, key=key) for fin, rsv, op, payload, key in specs)
+    assert b"".join(encode_frame(op, payload, fin=fin, rsv=rsv, mask=key) for fin, rsv, op, payload, key in specs) == data
+    reader = FrameReader()
+    got = []
+    start = 0
+    for point in sorted({c % (len(data) + 1) for c in cuts}) + [len(data)]:
+        got += reader.feed(data[start:point])
+        start = point
+    assert reader.pending == b""
+    assert [(f.fin, f.rsv, f.opcode, f.payload, f.mask, f.length) for f in got] == [
+        (fin, rsv, op, payload, key, len(payload)) for fin, rsv, op, payload, key in specs
+    ]
+    assert split_frames(data) == (got, b"")
+
+
+def test_describe_frames_reads_each_field_and_says_what_is_missing() -> None:
+    data = support_frame(0x1, b"hello", key=b"\x00\x00\x00\x01") + support_frame(0x9, b"", fin=True, rsv=5, key=None)
+    data += b"\x81\xff" + (2**63 - 1).to_bytes(8, "big") + b"\x00\x00\x00\x00ab"
+    assert describe_frames(data) == [
+        "FIN=1 RSV=0 opcode=0x1 (text) mask=00000001 length=5 payload=b'hello'",
+        "FIN=1 RSV=5 opcode=0x9 (ping) mask=- length=0 payload=b''",
+        "FIN=1 RSV=0 opcode=0x1 (text) mask=00000000 length=9223372036854775807 payload=b'ab' "
+        "[9223372036854775805 bytes missing]",
+    ]
+    assert describe_frames(b"\x81\x7e\x00") == ["3 trailing bytes, not a whole header: 817e00"]
+    assert describe_frames(support_frame(0x3, b"x" * 30, key=None), preview=4) == [
+        "FIN=1 RSV=0 opcode=0x3 (reserved) mask=- length=30 payload=b'xxxx'... (26 more)"
+    ]
+
+
+def test_wire_module_needs_no_hypothesis() -> None:
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "import framer._wire, framer.conform\n"
+        "print(framer._wire.encode_frame(1, b'ok').hex())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout == "81026f6b\n", out.stderr

@@ -33,6 +33,14 @@ it, feed ``bad.data`` after the handshake, read the close code it sends)::
         assert codes == [bad.code], bad.why
 
 Needs hypothesis: ``pip install 'framer[testing]'``.
+
+Modules:
+
+* ``_strategies``: the strategies;
+* ``_traffic``: :class:`Traffic` and :class:`InvalidFrame`, what they draw.
+
+The frame encoder (:func:`encode_frame`, :func:`mask_payload`) is
+``framer._wire``'s, shared with ``framer conform``.
 """
 
 from __future__ import annotations
@@ -54,7 +62,9 @@ from ._strategies import (
     messages,
     over_limits,
 )
-from ._wire import InvalidFrame, Traffic, encode_frame, mask_payload
+from framer._wire import encode_frame, mask_payload
+
+from ._traffic import InvalidFrame, Traffic
 
 __all__ = [
     "INVALID_CLOSE_CODES",

@@ -20,17 +20,9 @@ from wsproto.events import BytesMessage, CloseConnection, Event, Ping, Pong, Tex
 
 from framer._limits import Limits
 
-from ._wire import (
-    OP_BINARY,
-    OP_CLOSE,
-    OP_CONTINUATION,
-    OP_PING,
-    OP_PONG,
-    OP_TEXT,
-    InvalidFrame,
-    Traffic,
-    encode_frame,
-)
+from framer._wire import OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT, encode_frame
+
+from ._traffic import InvalidFrame, Traffic
 
 __all__ = [
     "INVALID_CLOSE_CODES",

@@ -9,17 +9,15 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from websockets.asyncio.server import ServerConnection
-from websockets.asyncio.server import serve as ws_serve
-
 from framer import conform
 from framer.cli import main
+
+from conform.peers import WebsocketsEcho
 
 from .conftest import RunningServer
 
@@ -56,39 +54,6 @@ def test_cli_json_without_api_gateway(demo_server: RunningServer, capsys: Any) -
     assert report["ok"] is True and report["url"] == demo_server.url()
     assert [r["rule"] for r in report["rules"]] == [r for r in RULES if r != "binary"]
     assert all(set(r) == {"rule", "expected", "passed", "seen"} for r in report["rules"])
-
-
-class WebsocketsEcho:
-    """A plain ``websockets`` echo server on its own loop in a thread."""
-
-    def __init__(self) -> None:
-        self.port = 0
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-
-    async def _main(self) -> None:
-        async def echo(ws: ServerConnection) -> None:
-            async for message in ws:
-                await ws.send(message)
-
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with ws_serve(echo, "127.0.0.1", 0, compression=None) as server:
-            self.port = server.sockets[0].getsockname()[1]
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> WebsocketsEcho:
-        self._thread.start()
-        assert self._ready.wait(5)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
 
 
 @pytest.fixture
