@@ -185,12 +185,22 @@ def test_websockets_refuses_every_invalid_frame_as_rfc_6455_says(capsys: Any, tm
 
 
 def test_aiohttp_takes_unmasked_client_frames(capsys: Any, tmp_path: Path) -> None:
-    """aiohttp's one deviation from RFC 6455 section 5.1 found here: it echoes an unmasked frame."""
+    """aiohttp's deviations from RFC 6455 found here: it echoes an unmasked
+    frame (section 5.1), and answers a close frame with code 5000 (no code
+    of section 7.4) with 1000 instead of failing the connection. Hypothesis
+    may meet either first; each is shrunk to its smallest example."""
     with AiohttpEcho() as server:
         status, props = fuzz(capsys, server.url, "--echo", "--fuzz", "300", "--property", "invalid_frames",
                              "--db", str(tmp_path))
     assert status == 1
     failure = props["invalid_frames"]["failure"]
-    assert failure["label"] == "unmasked frame from a client"
-    assert failure["hex"] == "8100"
-    assert failure["seen"] == "replied to the invalid frame: sent it back (text message of 0 bytes '')"
+    known = {
+        "unmasked frame from a client":
+            ("8100", "replied to the invalid frame: sent it back (text message of 0 bytes '')"),
+        "close frame with invalid code 5000": (None, "closed with 1000"),
+    }
+    assert failure["label"] in known
+    hex_, seen = known[failure["label"]]
+    if hex_ is not None:
+        assert failure["hex"] == hex_
+    assert failure["seen"].startswith(seen)

@@ -23,7 +23,7 @@ from framer.router._gateway import GatewayChange
 from . import handlers
 from .conftest import lambda_uri
 
-NOT_MUTATIONS = {"observe", "lock"}
+NOT_MUTATIONS = {"observe", "lock", "find_stage", "account_buckets"}  # reads, though not get_*
 
 Ids = dict[str, str]
 Call = Callable[[Gateway, Ids], Any]
