@@ -513,7 +513,7 @@ class Gateway:
                 "handler(event, context)")
         sources = tuple(identity_source)
         for source in sources:
-            if not _IDENTITY_SOURCE.match(source):
+            if not _IDENTITY_SOURCE.fullmatch(source):
                 raise BadRequestException(
                     f"Invalid identitySource {source!r}: use route.request.header.<name>, "
                     "route.request.querystring.<name>, stageVariables.<name> or "
@@ -953,11 +953,11 @@ class Gateway:
                 f"Invalid stageVariables: {len(variables)} variables, at most "
                 f"{self.quotas.max_stage_variables}")
         for name, value in variables.items():
-            if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
+            if not isinstance(name, str) or not _VARIABLE_NAME.fullmatch(name):
                 raise BadRequestException(
                     f"Invalid stage variable name {name!r}: use 1-64 letters, digits "
                     "or underscores")
-            if not isinstance(value, str) or not _VARIABLE_VALUE.match(value):
+            if not isinstance(value, str) or not _VARIABLE_VALUE.fullmatch(value):
                 raise BadRequestException(
                     f"Invalid stage variable value {value!r} for {name}: use 1-2048 "
                     "characters from A-Z a-z 0-9 - . _ ~ : / ? # & = ,")
@@ -1012,7 +1012,7 @@ def _check_route_key(key: str) -> None:
 
 
 def _check_stage_name(name: str) -> None:
-    if not isinstance(name, str) or not (name == "$default" or _STAGE_NAME.match(name)):
+    if not isinstance(name, str) or not (name == "$default" or _STAGE_NAME.fullmatch(name)):
         raise BadRequestException(
             f"Invalid stageName {name!r}: use 1-128 letters, digits, hyphens or "
             "underscores, or $default")

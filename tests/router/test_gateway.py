@@ -454,3 +454,20 @@ def test_other_quotas() -> None:
     gw.create_authorizer(api_id, name="a", handler=handler, identity_source=[])
     with pytest.raises(TooManyRequestsException, match="authorizers"):
         gw.create_authorizer(api_id, name="b", handler=handler, identity_source=[])
+
+
+def test_names_and_values_with_a_trailing_newline_are_refused(world: World, gw: Gateway) -> None:
+    """``$`` matches before a final newline; the gateway's checks match the whole text."""
+    world.route("join")
+    dep = world.gw.create_deployment(world.api_id)
+    with pytest.raises(BadRequestException):
+        world.gw.create_stage(world.api_id, "prod\n", dep.deployment_id)
+    with pytest.raises(BadRequestException):
+        world.gw.create_stage(world.api_id, "prod", dep.deployment_id, stage_variables={"a\n": "b"})
+    with pytest.raises(BadRequestException):
+        world.gw.create_stage(world.api_id, "prod", dep.deployment_id, stage_variables={"a": "b\n"})
+    api = gw.create_api(name="a", route_selection_expression="a")
+    with pytest.raises(BadRequestException, match="identitySource"):
+        gw.create_authorizer(api.api_id, name="j", handler=handler,
+                             identity_source=["route.request.header.Auth\n"])
+    world.gw.create_stage(world.api_id, "prod", dep.deployment_id, stage_variables={"a": "b"})
