@@ -41,8 +41,10 @@ from ._management import (
     management_api,
 )
 from ._server import Server, run_until_signal, serve
+from ._sigv4 import AccessKey
 
 __all__ = [
+    "AccessKey",
     "BadRequestException",
     "ForbiddenException",
     "GoneException",
