@@ -358,7 +358,7 @@ class HttpProtocol(WebSocketProtocol):
             service, targets = "execute-api", [raw]
             if "/" in target.stage:  # long form; a rewritten call signed the short one
                 targets.append("/" + raw.split("/", 2)[2])
-        elif target.kind == "other" and shared.http_app is not None:
+        elif shared.http_app is not None and shared.http_app.serves_http(raw):
             service, targets = "apigateway", [raw]
         else:
             return None
