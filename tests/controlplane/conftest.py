@@ -115,12 +115,13 @@ def gateway(tmp_path: Path) -> Iterator[GatewayServer]:
 class ServeProcess:
     """``python -m framer.cli serve`` in a subprocess; the port is read from its banner."""
 
-    def __init__(self, state_dir: Path, *functions: str) -> None:
+    def __init__(self, state_dir: Path, *functions: str, options: tuple[str, ...] = (),
+                 environ: Optional[dict[str, str]] = None) -> None:
         args = [sys.executable, "-m", "framer.cli", "serve", "--port", "0",
-                "--state-dir", str(state_dir), "--log-level", "warning"]
+                "--state-dir", str(state_dir), "--log-level", "warning", *options]
         for spec in functions:
             args += ["--function", spec]
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        env = dict(os.environ if environ is None else environ, PYTHONPATH=os.pathsep.join(
             [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
         self.proc = subprocess.Popen(args, cwd=HERE, env=env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
