@@ -8,12 +8,10 @@ to a socket, so what is refused is what a client really sent.
 from __future__ import annotations
 
 import socket
-from pathlib import Path
-from typing import Any, Iterator
 
-import pytest
+from controlplane.conftest import echo_api, gateway  # the same fixture as the control plane tests
 
-from controlplane.conftest import GatewayServer, lambda_uri
+__all__ = ["Answer", "exchange", "request", "echo_api", "gateway"]
 
 TIMEOUT = 5.0
 
@@ -78,25 +76,3 @@ def request(method: str, target: str, host: str, *headers: str, body: bytes = b"
     if body:
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-
-
-def echo_api(c: Any, name: str, *stages: str) -> str:
-    """An API whose $default route echoes, deployed to *stages*; its id."""
-    api_id: str = c.create_api(Name=name, ProtocolType="WEBSOCKET",
-                               RouteSelectionExpression="$request.body.action")["ApiId"]
-    integration = c.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY",
-                                       IntegrationUri=lambda_uri("echo"))
-    route = c.create_route(ApiId=api_id, RouteKey="$default",
-                           Target=f"integrations/{integration['IntegrationId']}",
-                           RouteResponseSelectionExpression="$default")
-    c.create_route_response(ApiId=api_id, RouteId=route["RouteId"], RouteResponseKey="$default")
-    for stage in stages:
-        c.create_stage(ApiId=api_id, StageName=stage)
-        c.create_deployment(ApiId=api_id, StageName=stage)
-    return api_id
-
-
-@pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[GatewayServer]:
-    with GatewayServer(tmp_path / "state") as running:
-        yield running
