@@ -4,7 +4,8 @@ A web page the developer visits can reach 127.0.0.1 through DNS rebinding:
 its requests then carry the page's own host name in ``Host``.  So a request
 that is not a WebSocket upgrade is served only when its ``Host`` is the
 address the server is bound to, ``localhost``, ``127.0.0.1`` or ``[::1]``
-(each with the server's port; bare on port 80), one of ``allowed`` (any port;
+(with the server's port, or none: a function's @connections call moved onto
+framer keeps the port-less ``domainName`` it was made for), one of ``allowed`` (any port;
 ``*`` turns the check off), or one of AWS's own endpoint names
 (``{apiId}.execute-api.{region}.amazonaws.com``, ``apigateway.{region}.amazonaws.com``),
 which a page cannot point at this machine without controlling amazonaws.com's
@@ -45,8 +46,7 @@ class HostCheck:
         allowed = tuple(allowed)
         self.disabled = ANY_HOST in allowed
         names = {_bracketed(bound_host).lower(), *_LOOPBACK}
-        self.exact = frozenset(f"{n}:{port}" for n in names) | (
-            frozenset(names) if port == 80 else frozenset())
+        self.exact = frozenset(f"{n}:{port}" for n in names) | frozenset(names)
         self.names = frozenset(_name(_bracketed(a)).lower() for a in allowed)
 
     def refusal(self, host: Optional[str]) -> Optional[str]:
