@@ -255,8 +255,11 @@ class HttpProtocol(WebSocketProtocol):
             return 400, "Content-Length and Transfer-Encoding together (RFC 9112 section 6.3)"
         for name, value in request.headers:
             if name == b"content-length" and int(value) > self.shared.config.max_request_body:
-                return 413, f"Request body over {self.shared.config.max_request_body} bytes"
+                return 413, self._body_limit_reason()
         return None
+
+    def _body_limit_reason(self) -> str:
+        return f"Request body over {self.shared.config.max_request_body} bytes"
 
     def _refuse_request(self, status: int, reason: str) -> None:
         """Answer a request that cannot be read on *status* with *reason*, and close."""
@@ -270,7 +273,7 @@ class HttpProtocol(WebSocketProtocol):
 
     def _too_large(self) -> None:
         """A body over ``max_request_body``: 413 before reading past the limit, then close."""
-        self._refuse_request(413, f"Request body over {self.shared.config.max_request_body} bytes")
+        self._refuse_request(413, self._body_limit_reason())
 
     def _respond(self, parser: h11.Connection, status: int, headers: list[tuple[str, str]],
                  body: bytes = b"") -> None:
