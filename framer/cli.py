@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 if TYPE_CHECKING:
-    from framer.asyncio import ServerConfig
+    from framer.asyncio import AccessKey, ServerConfig
     from framer.controlplane import FunctionRegistry
 
 __all__ = ["main", "load_app"]
@@ -144,6 +144,19 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--handshake-timeout", type=float, default=10.0, metavar="SECONDS", help="close a connection whose upgrade is not done by then (default 10)")
     serve.add_argument("--max-handshake-size", type=int, default=16 * 1024, metavar="BYTES", help="largest request head; 431 above it (default 16 KiB)")
     serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="also answer plain HTTP (control plane, @connections) whose Host is NAME "
+             "(repeatable; '*' turns the Host check off); default: the bound address, "
+             "localhost, 127.0.0.1 and [::1] with the port")
+    serve.add_argument(
+        "--require-sigv4", action="store_true",
+        help="require an AWS SigV4 signature by one of the --access-key keys on the control "
+             "plane and @connections (needs botocore: pip install 'framer[sigv4]')")
+    serve.add_argument(
+        "--access-key", action="append", default=[], metavar="ID:SECRET",
+        help="a key --require-sigv4 accepts (repeatable); default: AWS_ACCESS_KEY_ID and "
+             "AWS_SECRET_ACCESS_KEY from the environment")
+    serve.add_argument(
         "--control-plane", action="store_true",
         help="serve the apigatewayv2 control plane (/v2/apis) and every stage of the APIs "
              "made with it, kept in --state-dir (implied by --state-dir or --function)")
@@ -194,6 +207,24 @@ def _functions(specs: list[str]) -> "FunctionRegistry":
     return registry
 
 
+def _access_keys(args: argparse.Namespace) -> "tuple[AccessKey, ...]":
+    """``--access-key ID:SECRET`` options, else the environment's key (none without either)."""
+    from framer.asyncio import AccessKey
+
+    keys = []
+    for text in args.access_key:
+        try:
+            keys.append(AccessKey.parse(text))
+        except ValueError as exc:
+            raise CliError(f"--access-key {text.partition(':')[0]}:***: {exc}") from None
+    if args.access_key and not args.require_sigv4:
+        raise CliError("--access-key is only used with --require-sigv4")
+    key_id, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not keys and args.require_sigv4 and key_id and secret:
+        keys.append(AccessKey(key_id, secret))
+    return tuple(keys)
+
+
 def _server_config(args: argparse.Namespace) -> "ServerConfig":
     from framer.asyncio import ServerConfig
 
@@ -203,6 +234,9 @@ def _server_config(args: argparse.Namespace) -> "ServerConfig":
         max_buffer=args.max_buffer,
         handshake_timeout=args.handshake_timeout,
         max_handshake_size=args.max_handshake_size,
+        allowed_hosts=tuple(args.allow_host),
+        require_sigv4=args.require_sigv4,
+        access_keys=_access_keys(args),
     )
 
 

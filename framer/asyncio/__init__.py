@@ -23,6 +23,8 @@ Modules:
 - ``_connections``: the @connections registry (look up, post, describe, delete) and its HTTP endpoint.
 - ``_management``: the in-process @connections client, its ``Registry`` protocol and its errors.
 - ``_engine``: the WebSocket engine with API Gateway's limits.
+- ``_hosts``: :class:`HostCheck`, which ``Host`` values plain HTTP requests may carry (DNS rebinding).
+- ``_sigv4``: ``--require-sigv4``: :class:`AccessKey`, the SigV4 check (with botocore) and AWS's errors.
 """
 
 from __future__ import annotations
@@ -39,8 +41,10 @@ from ._management import (
     management_api,
 )
 from ._server import Server, run_until_signal, serve
+from ._sigv4 import AccessKey
 
 __all__ = [
+    "AccessKey",
     "BadRequestException",
     "ForbiddenException",
     "GoneException",

@@ -40,6 +40,9 @@ class App(Protocol):
 class HttpApp(App, Protocol):
     """An app that also answers plain HTTP requests of its own (a control plane)."""
 
+    def serves_http(self, target: str) -> bool:
+        """Whether a request target is one of the app's own (checked for SigV4 as such)."""
+
     def handle_http(self, method: str, target: str, headers: Sequence[tuple[str, str]],
                     body: bytes) -> Optional[HttpAnswer]:
         """The answer to a request the app serves, or None to let the server answer it."""

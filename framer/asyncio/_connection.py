@@ -67,6 +67,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self.conn: Optional[Connection] = None  # the router's Connection once accepted
         self.connection_id = ""
         self.stage = ""
+        self.api = ""  # its API among the server's (@connections answers only through it)
         self.source_ip = ""
         self.pending: list[bytes] = []  # bytes that arrived before the WebSocket opened
         self.unsent: Optional[list[bytes]] = None  # replies held until the loop iteration ends

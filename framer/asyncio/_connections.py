@@ -30,7 +30,13 @@ __all__ = ["Connections", "LiveConnection"]
 
 
 class LiveConnection(Protocol):
-    """An open WebSocket as @connections reaches it."""
+    """An open WebSocket as @connections reaches it.
+
+    ``api`` is the API it belongs to, as the server's stage keys name it
+    (``"abcde12345"`` of ``"abcde12345/dev"``; ``""`` on a one-API server).
+    """
+
+    api: str
 
     def is_open(self) -> bool:
         """Whether it is still OPEN (not closing, not closed)."""
@@ -86,11 +92,12 @@ class Connections:
 
     # -- the registry --------------------------------------------------------------
 
-    def lookup(self, connection_id: str) -> LiveConnection:
-        """The open connection *connection_id* names (400 if malformed, 410 if not open)."""
+    def lookup(self, connection_id: str, api: Optional[str] = None) -> LiveConnection:
+        """The open connection *connection_id* names (400 if malformed, 410 if not
+        open or, given *api*, of another API: on AWS each API has its own endpoint)."""
         _check_id(connection_id)
         live = self.live.get(connection_id)
-        if live is None or not live.is_open():
+        if live is None or not live.is_open() or (api is not None and live.api != api):
             raise _gone(connection_id)
         return live
 
@@ -119,21 +126,27 @@ class Connections:
                body: bytes, body_size: int) -> HttpAnswer:
         """Answer one ``/{stage}/@connections/{id}`` request: (status, headers, body).
 
-        *body* holds the first ``MAX_POST_BYTES`` bytes of a body of *body_size*.
+        Only connections of the API the path names are there (any stage of
+        it: AWS scopes connection ids by API, the endpoint's host, and
+        documents no scoping by stage); any other id is 410 as a closed one is.
         """
         try:
-            if self.resolve_stage("/" + stage) is None:
+            resolved = self.resolve_stage("/" + stage)
+            if resolved is None:
                 raise ForbiddenException("Forbidden")
+            api = resolved.rpartition("/")[0]
             if method == b"POST":
                 _check_id(connection_id)
                 _check_size(body_size)
+                self.lookup(connection_id, api)
                 self.post_to_connection(connection_id, body)
                 return 200, [], b""
             if method == b"GET":
-                self.lookup(connection_id)
+                self.lookup(connection_id, api)
                 info = self.app.get_connection(connection_id)
                 return 200, [("Content-Type", "application/json")], json.dumps(info.to_wire()).encode()
             if method == b"DELETE":
+                self.lookup(connection_id, api)
                 self.delete_connection(connection_id)
                 return 204, [], b""
             raise ForbiddenException(

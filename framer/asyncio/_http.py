@@ -27,8 +27,10 @@ from framer.router import Accept, Refuse
 from ._connection import CLOSED, CLOSING, CONNECTING, HTTP, WebSocketProtocol, log, now_ms
 from ._engine import new_server_connection
 from ._invoke import drive
-from ._management import MAX_POST_BYTES, PayloadTooLargeException
+from ._app import HttpAnswer
+from ._management import ForbiddenException, PayloadTooLargeException
 from ._shared import Shared
+from ._sigv4 import SigV4Error
 
 __all__ = [
     "HttpProtocol",
@@ -130,6 +132,14 @@ def reconstruct_head(
     return b"".join(out)
 
 
+def head_size(request: h11.Request) -> int:
+    """The size of *request*'s head as :func:`reconstruct_head` writes it (``max_handshake_size``)."""
+    size = len(request.method) + len(request.target) + len(b"  HTTP/1.1\r\n\r\n")
+    for name, value in request.headers.raw_items():
+        size += len(name) + len(value) + 4
+    return size
+
+
 @dataclass(frozen=True)
 class _StageNotServed:
     """A refusal decided by the server: the stage exists but ``--stage`` excluded it."""
@@ -202,24 +212,25 @@ class HttpProtocol(WebSocketProtocol):
             try:
                 event = parser.next_event()
             except h11.RemoteProtocolError as exc:
-                self._write(render_response(exc.error_status_hint, keep_alive=False))
-                self._close_transport()
+                # h11 refuses a coding other than one "chunked" with 501 itself.
+                self._refuse_request(exc.error_status_hint, str(exc))
                 return
             if event is h11.NEED_DATA or event is h11.PAUSED:
                 return
             if isinstance(event, h11.Request):
+                problem = self._framing_problem(event)
+                if problem is not None:
+                    self._refuse_request(*problem)
+                    return
                 self.request = event
                 self.body = bytearray()
                 self.body_size = 0
             elif isinstance(event, h11.Data):
                 self.body_size += len(event.data)
                 if self.body_size > self.shared.config.max_request_body:
-                    self._write(error_response(413, PayloadTooLargeException.error_type,
-                                               "Request Entity Too Large", keep_alive=False))
-                    self._close_transport()
+                    self._too_large()
                     return
-                if self.body_size <= MAX_POST_BYTES:
-                    self.body += event.data
+                self.body += event.data  # whole: a signature covers all of it
             elif isinstance(event, h11.EndOfMessage):
                 self._dispatch(parser)
                 if self.state == HTTP:
@@ -227,6 +238,42 @@ class HttpProtocol(WebSocketProtocol):
             elif isinstance(event, h11.ConnectionClosed):
                 self._close_transport()
                 return
+
+    def _framing_problem(self, request: h11.Request) -> Optional[tuple[int, str]]:
+        """Why a request head cannot be served (status, reason), or None.
+
+        RFC 9112 section 6.3: a message with both Transfer-Encoding and
+        Content-Length is an error (a request smuggling vector), so it is
+        refused and the connection closed rather than read as chunked.
+        """
+        limit = self.shared.config.max_handshake_size
+        size = head_size(request)
+        if size > limit:
+            return 431, f"request head of {size} bytes exceeds max_handshake_size={limit}"
+        names = {name for name, _ in request.headers}
+        if b"transfer-encoding" in names and b"content-length" in names:
+            return 400, "Content-Length and Transfer-Encoding together (RFC 9112 section 6.3)"
+        for name, value in request.headers:
+            if name == b"content-length" and int(value) > self.shared.config.max_request_body:
+                return 413, self._body_limit_reason()
+        return None
+
+    def _body_limit_reason(self) -> str:
+        return f"Request body over {self.shared.config.max_request_body} bytes"
+
+    def _refuse_request(self, status: int, reason: str) -> None:
+        """Answer a request that cannot be read on *status* with *reason*, and close."""
+        if status == 413:  # API Gateway's error shape, as @connections answers it
+            out = error_response(413, PayloadTooLargeException.error_type, reason, keep_alive=False)
+        else:
+            out = render_response(status, [("Content-Type", "text/plain")], reason.encode(),
+                                  keep_alive=False)
+        self._write(out)
+        self._close_transport()
+
+    def _too_large(self) -> None:
+        """A body over ``max_request_body``: 413 before reading past the limit, then close."""
+        self._refuse_request(413, self._body_limit_reason())
 
     def _respond(self, parser: h11.Connection, status: int, headers: list[tuple[str, str]],
                  body: bytes = b"") -> None:
@@ -258,6 +305,10 @@ class HttpProtocol(WebSocketProtocol):
                 upgrade = value.lower()
         if upgrade == b"websocket" and request.method == b"GET":
             self._begin_upgrade(request, parser.trailing_data[0])
+            return
+        refusal = self._refusal(request, target)
+        if refusal is not None:
+            self._respond(parser, *refusal)
             return
         if shared.http_app is not None:
             # The app serves other plain-HTTP calls too (the apigatewayv2 control plane).
@@ -292,6 +343,38 @@ class HttpProtocol(WebSocketProtocol):
             b'{"message":"Forbidden"}',
         )
 
+    def _refusal(self, request: h11.Request, target: Target) -> Optional[HttpAnswer]:
+        """Who calls: the Host check, then SigV4 (``--require-sigv4``) on the
+        control plane and @connections; the refusal, or None to serve it."""
+        shared = self.shared
+        host_value = next((v for k, v in request.headers if k == b"host"), None)
+        refusal = shared.host_check.refusal(
+            host_value.decode("latin-1") if host_value is not None else None)
+        if refusal is not None:
+            log.warning("refused %s %s: %s", request.method.decode("latin-1"),
+                        target.path, refusal)
+            return ForbiddenException(refusal).to_wire()
+        if shared.sigv4 is None:
+            return None
+        raw = request.target.decode("latin-1")
+        if target.kind == "connections":
+            service, targets = "execute-api", [raw]
+            if "/" in target.stage:  # long form; a rewritten call signed the short one
+                targets.append("/" + raw.split("/", 2)[2])
+        elif shared.http_app is not None and shared.http_app.serves_http(raw):
+            service, targets = "apigateway", [raw]
+        else:
+            return None
+        try:
+            shared.sigv4.verify(service, request.method.decode("latin-1"), targets,
+                                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers],
+                                bytes(self.body))
+        except SigV4Error as error:
+            log.info("refused %s %s: %s: %s", request.method.decode("latin-1"), target.path,
+                     error.error_type, error.message)
+            return error.to_wire()
+        return None
+
     # -- the upgrade -------------------------------------------------------------
 
     def _begin_upgrade(self, request: h11.Request, trailing: bytes) -> None:
@@ -304,13 +387,7 @@ class HttpProtocol(WebSocketProtocol):
         ws = new_server_connection()
         self.ws = ws
         head = reconstruct_head(request.method, request.target, raw_headers)
-        limit = self.shared.config.max_handshake_size
         try:
-            if len(head) > limit:
-                raise RemoteProtocolError(
-                    f"request head of {len(head)} bytes exceeds max_handshake_size={limit}",
-                    event_hint=RejectConnection(status_code=431),
-                )
             ws.receive_data(head)
             events = list(ws.events())
         except (RemoteProtocolError, UnicodeError) as exc:
@@ -354,6 +431,7 @@ class HttpProtocol(WebSocketProtocol):
         assert isinstance(step, Accept)
         conn = step.connection
         self.conn = conn
+        self.api = (shared.resolve_stage(path) or "").rpartition("/")[0]
         self.connection_id = conn.connection_id
         self.stage = conn.stage
         if self.state != CONNECTING:

@@ -27,6 +27,7 @@ from framer.router import Router
 from ._app import App, as_app
 from ._config import ServerConfig
 from ._connection import OPEN
+from ._hosts import HostCheck
 from ._http import HttpProtocol
 from ._shared import Shared
 
@@ -104,6 +105,7 @@ class Server:
         self._server = await loop.create_server(lambda: HttpProtocol(shared), self.host, self.port)
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
+        shared.host_check = HostCheck(self.host, self.port, self.config.allowed_hosts)
         self._sweeper = loop.create_task(self._sweep())
         log.info("serving on ws://%s:%d/{stage} (stages: %s)", self.host, self.port, ", ".join(self.stages()) or "none")
         return self

@@ -1,5 +1,6 @@
 """What every connection of one server shares: the app, the knobs, the loop,
-the @connections registry, the running tasks and the batched writes."""
+the @connections registry, who may call (Host check, SigV4), the running tasks
+and the batched writes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any, Coroutine, Optional, Protocol
 from ._app import App, HttpApp
 from ._config import ServerConfig
 from ._connections import Connections
+from ._hosts import HostCheck
 from ._invoke import InlineHandlers
+from ._sigv4 import SigV4Verifier
 
 __all__ = ["Shared", "READ_BUFFER_SIZE"]
 
@@ -37,6 +40,10 @@ class Shared:
         self.only_stages = only_stages
         self.log_messages = log_messages
         self.connections = Connections(app, self.resolve_stage)
+        # The Host check needs the bound port: ``Server.start`` sets it.
+        self.host_check = HostCheck("127.0.0.1", 0, ("*",))
+        self.sigv4: Optional[SigV4Verifier] = (
+            SigV4Verifier(config.access_keys) if config.require_sigv4 else None)
         self.inline = InlineHandlers()
         self.protocols: set[Any] = set()
         self.tasks: set[asyncio.Task[Any]] = set()

@@ -148,10 +148,14 @@ class LocalGateway:
 
     # -- the control plane ---------------------------------------------------------
 
+    def serves_http(self, target: str) -> bool:
+        """Whether a request target is a control-plane call (``/v2/...``)."""
+        return ControlPlane.handles(target.partition("?")[0])
+
     def handle_http(self, method: str, target: str, headers: Sequence[tuple[str, str]],
                     body: bytes) -> Optional[Response]:
         """Answer a plain HTTP request if it is a control-plane call, else ``None``."""
-        if not ControlPlane.handles(target.partition("?")[0]):
+        if not self.serves_http(target):
             return None
         return self.control.handle(method, target, headers, body)
 

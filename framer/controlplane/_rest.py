@@ -10,8 +10,8 @@ calls page with the ``maxResults`` / ``nextToken`` query parameters and answer
 
 Sans-IO like the router: :meth:`ControlPlane.handle` takes a parsed request,
 finds its row in the operation table (``_operations.OPERATIONS``) and returns
-``(status, headers, body)``. Signatures (SigV4) are not checked:
-any credentials work, as with other local emulators.
+``(status, headers, body)``. Who may call (the Host check, SigV4 with
+``--require-sigv4``) is decided by the server before a request gets here.
 """
 
 from __future__ import annotations
@@ -100,8 +100,10 @@ def _json_object(body: bytes) -> Any:
         return {}
     try:
         data = json.loads(body)
-    except ValueError:
+    except ValueError:  # UnicodeDecodeError too
         raise BadRequestException("Invalid request body: not JSON") from None
+    except RecursionError:
+        raise BadRequestException("Invalid request body: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise BadRequestException("Invalid request body: expected a JSON object")
     return data

@@ -89,6 +89,27 @@ def _stored_rows(db: sqlite3.Connection) -> list[StoredRow]:
     return [StoredRow(a, k, r, json.loads(b)) for a, k, r, b in db.execute(_SELECT_ROWS)]
 
 
+#: The first 16 bytes of every SQLite 3 database file (sqlite.org/fileformat.html §1.3.1).
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_database_file(path: Path) -> None:
+    """``sqlite3.DatabaseError`` if *path* exists but is not a SQLite database.
+
+    SQLite itself takes a zero-length file for a new, empty database, so a
+    state file truncated to nothing would silently start with no APIs; it is
+    refused like a corrupt one.  No file at all is a fresh state directory.
+    """
+    try:
+        with open(path, "rb") as file:
+            header = file.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    if header != SQLITE_HEADER:
+        what = "an empty file" if not header else "not a SQLite database"
+        raise sqlite3.DatabaseError(f"file is not a database ({what})")
+
+
 def default_state_dir() -> Path:
     """``$FRAMER_STATE_DIR`` if set, else ``./.framer`` (per project, like ``.terraform``)."""
     env = os.environ.get("FRAMER_STATE_DIR")
@@ -167,8 +188,9 @@ class StateStore:
         except OSError as exc:
             raise OSError(f"cannot create state directory {self.directory}: "
                           f"{exc.strerror or exc}") from None
-        self._lock_fd = self._take_lock()
         self.path = self.directory / DB_NAME
+        _check_database_file(self.path)
+        self._lock_fd = self._take_lock()
         self._db = sqlite3.connect(str(self.path), isolation_level=None,
                                    check_same_thread=False)
         self._mutex = threading.Lock()
@@ -222,6 +244,7 @@ class StateStore:
         if not path.exists():
             return []
         try:
+            _check_database_file(path)
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
                 return _stored_rows(db)

@@ -49,6 +49,22 @@ def client(port: int) -> Any:
         config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=15))
 
 
+def echo_api(c: Any, name: str, *stages: str) -> str:
+    """An API whose $default route echoes, deployed to *stages*; its id."""
+    api_id: str = c.create_api(Name=name, ProtocolType="WEBSOCKET",
+                               RouteSelectionExpression="$request.body.action")["ApiId"]
+    integration = c.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY",
+                                       IntegrationUri=lambda_uri("echo"))
+    route = c.create_route(ApiId=api_id, RouteKey="$default",
+                           Target=f"integrations/{integration['IntegrationId']}",
+                           RouteResponseSelectionExpression="$default")
+    c.create_route_response(ApiId=api_id, RouteId=route["RouteId"], RouteResponseKey="$default")
+    for stage in stages:
+        c.create_stage(ApiId=api_id, StageName=stage)
+        c.create_deployment(ApiId=api_id, StageName=stage)
+    return api_id
+
+
 class GatewayServer:
     """``framer serve``'s app (state in ``state_dir``) served in a thread."""
 
@@ -115,12 +131,13 @@ def gateway(tmp_path: Path) -> Iterator[GatewayServer]:
 class ServeProcess:
     """``python -m framer.cli serve`` in a subprocess; the port is read from its banner."""
 
-    def __init__(self, state_dir: Path, *functions: str) -> None:
+    def __init__(self, state_dir: Path, *functions: str, options: tuple[str, ...] = (),
+                 environ: Optional[dict[str, str]] = None) -> None:
         args = [sys.executable, "-m", "framer.cli", "serve", "--port", "0",
-                "--state-dir", str(state_dir), "--log-level", "warning"]
+                "--state-dir", str(state_dir), "--log-level", "warning", *options]
         for spec in functions:
             args += ["--function", spec]
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        env = dict(os.environ if environ is None else environ, PYTHONPATH=os.pathsep.join(
             [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
         self.proc = subprocess.Popen(args, cwd=HERE, env=env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)

@@ -16,30 +16,16 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from .conftest import TIMEOUT, GatewayServer, lambda_uri
-
-
-def _echo_api(c, name: str, stage: str) -> str:
-    api_id = c.create_api(Name=name, ProtocolType="WEBSOCKET",
-                          RouteSelectionExpression="$request.body.action")["ApiId"]
-    integration = c.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY",
-                                       IntegrationUri=lambda_uri("echo"))
-    route = c.create_route(ApiId=api_id, RouteKey="$default",
-                           Target=f"integrations/{integration['IntegrationId']}",
-                           RouteResponseSelectionExpression="$default")
-    c.create_route_response(ApiId=api_id, RouteId=route["RouteId"], RouteResponseKey="$default")
-    c.create_stage(ApiId=api_id, StageName=stage)
-    c.create_deployment(ApiId=api_id, StageName=stage)
-    return api_id
+from .conftest import TIMEOUT, GatewayServer, echo_api, lambda_uri
 
 
 def test_several_apis_long_and_short_urls(gateway: GatewayServer) -> None:
     c = gateway.client()
-    one = _echo_api(c, "one", "dev")
+    one = echo_api(c, "one", "dev")
     with connect(gateway.ws("/dev"), open_timeout=TIMEOUT) as ws:
         ws.send("a")
         assert ws.recv(timeout=TIMEOUT) == "echo:a"
-    two = _echo_api(c, "two", "dev")
+    two = echo_api(c, "two", "dev")
     # Two APIs have "dev": the short form is refused, naming both long forms.
     with pytest.raises(InvalidStatus) as refused:
         connect(gateway.ws("/dev"), open_timeout=TIMEOUT)
@@ -158,7 +144,7 @@ def test_http_proxy_with_stage_variables_and_mock(gateway: GatewayServer, backen
 
 def test_authorizer_created_over_the_api(gateway: GatewayServer) -> None:
     c = gateway.client()
-    api_id = _echo_api(c, "auth", "secure")
+    api_id = echo_api(c, "auth", "secure")
     authorizer = c.create_authorizer(
         ApiId=api_id, AuthorizerType="REQUEST", Name="token",
         AuthorizerUri=lambda_uri("authorize"), IdentitySource=["route.request.querystring.token"])
