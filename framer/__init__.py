@@ -15,11 +15,16 @@ Modules:
 * ``_impl``: picks the twin at import (``FRAMER_NO_EXTENSIONS``);
 * ``_limits``: ``Limits``, API Gateway's frame and message sizes;
 * ``_errors``: the local and remote protocol errors, ``ProtocolViolation``;
-* ``router``, ``asyncio``, ``controlplane``, ``functions``, ``testing``: the
-  router, the gateway server, the local apigatewayv2, Lambda functions and
-  hypothesis strategies (each package's docstring lists its modules);
-* ``conform``, ``cli``, ``demo``, ``__main__``: ``framer conform``, the
-  command line, the demo API and ``python -m framer``.
+* ``_deflate``: permessage-deflate (RFC 7692): negotiation and bounded inflate;
+* ``_wire``: one frame encoder and a raw frame reader, for ``testing`` and ``conform``;
+* ``router``, ``asyncio``, ``controlplane``, ``functions``, ``template``,
+  ``testing``, ``conform``: the router, the gateway server, the local
+  apigatewayv2, Lambda functions, SAM/CloudFormation/serverless.yml templates,
+  hypothesis strategies and ``framer conform`` (each package's docstring lists
+  its modules);
+* ``uvicorn``: ``FramerWSProtocol``, uvicorn's WebSocket protocol on this engine;
+* ``cli``, ``demo``, ``__main__``: the command line, the demo API and
+  ``python -m framer``.
 """
 
 from __future__ import annotations
