@@ -107,7 +107,12 @@ class Server:
         self.port = sock.getsockname()[1]
         shared.host_check = HostCheck(self.host, self.port, self.config.allowed_hosts)
         self._sweeper = loop.create_task(self._sweep())
-        log.info("serving on ws://%s:%d/{stage} (stages: %s)", self.host, self.port, ", ".join(self.stages()) or "none")
+        if isinstance(self.router, Router):
+            log.info("serving on ws://%s:%d/{stage} (stages: %s)", self.host, self.port,
+                     ", ".join(self.stages()) or "none")
+        else:  # the control plane's gateway: its APIs come and go while it runs
+            log.info("serving on ws://%s:%d/{apiId}/{stage} (every stage of every API)",
+                     self.host, self.port)
         return self
 
     def stages(self) -> list[str]:
