@@ -13,6 +13,7 @@ from typing import Callable, NamedTuple, Optional
 from framer.functions._context import LambdaContext
 
 _NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9_-]")
+_make_context = LambdaContext._make  # bound once: a classmethod read makes a method object
 
 
 class FunctionNames(NamedTuple):
@@ -36,5 +37,5 @@ def lambda_context(names: FunctionNames, aws_request_id: str, timeout_ms: int,
                    now_ms: int, clock_ms: Optional[Callable[[], int]]) -> LambdaContext:
     """The ``context`` of one call made at ``now_ms`` (positional: every
     message makes one)."""
-    return LambdaContext._make(names.name, names.arn, names.log_group, aws_request_id,
-                               timeout_ms, now_ms + timeout_ms, clock_ms)
+    return _make_context(names.name, names.arn, names.log_group, aws_request_id,
+                         timeout_ms, now_ms + timeout_ms, clock_ms)

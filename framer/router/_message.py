@@ -54,6 +54,7 @@ _MOCK = IntegrationType.MOCK
 _AWS_PROXY = IntegrationType.AWS_PROXY
 _MESSAGE = Purpose.MESSAGE
 _CACHE_LIMIT = 4096
+_invoke = Invoke._for_message  # bound once: a classmethod read makes a method object
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,10 +300,9 @@ class MessagePath:
             context = lambda_context(
                 names, aws_request_id or gateway.ids.lambda_request_id(), plan.timeout_ms,
                 now_ms, self._clock_ms)
-            return Invoke._for_message(plan.reply, conn.connection_id, request_id,
-                                       (handler, event, context), None)
+            return _invoke(plan.reply, conn.connection_id, request_id,
+                           (handler, event, context), None)
         http = HttpCall(method=integration.integration_method or "POST",
                         url=integration.integration_uri or "", body=text.encode("utf-8"))
-        return Invoke._for_message(plan.reply, conn.connection_id, request_id, None,
-                                   plan.reply.invocation(conn.connection_id, request_id,
-                                                         None, http))
+        return _invoke(plan.reply, conn.connection_id, request_id, None,
+                       plan.reply.invocation(conn.connection_id, request_id, None, http))
