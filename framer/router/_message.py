@@ -4,8 +4,8 @@
 flow generator: the deployment the connection's stage points at now
 (``current``), the route (``select_route``), its plan and throttles (a
 ``RouteCache`` per connection), then the integration.  A Lambda or HTTP call
-returns an ``Invoke`` whose ``PendingMessage`` makes the ``Reply`` from the
-outcome.  Each rule is one method or function here; the caches keep records
+returns an ``Invoke`` whose route's ``RouteReply`` makes the ``Reply`` from
+the outcome.  Each rule is one method or function here; the caches keep records
 made from the rules, never copies of them.
 """
 
@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
-
-from framer.functions._context import LambdaContext
 
 from . import _selection
 from ._events import build_message_event, message_context_template
@@ -37,6 +36,7 @@ from ._steps import (
     Invocation,
     InvocationKind,
     Invoke,
+    LambdaCall,
     Outcome,
     Purpose,
     Reply,
@@ -54,61 +54,56 @@ _MOCK = IntegrationType.MOCK
 _AWS_PROXY = IntegrationType.AWS_PROXY
 _MESSAGE = Purpose.MESSAGE
 _CACHE_LIMIT = 4096
+_invoke = Invoke._for_message  # bound once: a classmethod read makes a method object
 
 
-class PendingMessage:
-    """A message whose integration call is in flight: the ``Invoke``'s
-    ``PendingCall`` (``_steps``)."""
+@dataclass(frozen=True, slots=True)
+class RouteReply:
+    """How a message on one route ends, made once with the route's plan: the
+    ``Invoke``'s ``PendingCall`` (``_steps``), told the message's connection
+    and request ids on each call."""
 
-    __slots__ = ("plan", "connection_id", "request_id", "call", "http")
+    route_key: str
+    timeout_s: float
+    two_way: bool
+    """``route.two_way``: whether a result goes back to the client."""
 
-    def __init__(self, plan: MessagePlan, connection_id: str, request_id: str,
-                 call: Optional[tuple[Handler, dict[str, Any], LambdaContext]],
-                 http: Optional[HttpCall]) -> None:
-        self.plan = plan
-        self.connection_id = connection_id
-        self.request_id = request_id
-        self.call = call
-        self.http = http
-
-    def invocation(self) -> Invocation:
-        """The call as an ``Invocation``."""
-        call = self.call
-        route_key = self.plan.route.route_key
+    def invocation(self, connection_id: str, request_id: str,
+                   call: Optional[LambdaCall], http: Optional[HttpCall]) -> Invocation:
+        """The message's call as an ``Invocation``: ``call`` for a Lambda,
+        else the HTTP request ``http``."""
         if call is None:
             return Invocation(kind=InvocationKind.HTTP, purpose=_MESSAGE,
-                              timeout_s=self.plan.timeout_s, route_key=route_key,
-                              connection_id=self.connection_id,
-                              request_id=self.request_id, event={}, http=self.http)
+                              timeout_s=self.timeout_s, route_key=self.route_key,
+                              connection_id=connection_id, request_id=request_id,
+                              event={}, http=http)
         return Invocation(kind=InvocationKind.LAMBDA, purpose=_MESSAGE,
-                          timeout_s=self.plan.timeout_s, route_key=route_key,
-                          connection_id=self.connection_id, request_id=self.request_id,
+                          timeout_s=self.timeout_s, route_key=self.route_key,
+                          connection_id=connection_id, request_id=request_id,
                           handler=call[0], event=call[1], context=call[2])
 
-    def returned(self, value: Any) -> Reply:
+    def returned(self, connection_id: str, request_id: str, value: Any) -> Reply:
         """The reply when the handler returned ``value``: its body on a
         two-way route, nothing on a one-way route."""
-        plan = self.plan
-        if not plan.two_way:
-            return reply(self.request_id, plan.route.route_key, ())
+        if not self.two_way:
+            return reply(request_id, self.route_key, ())
         try:
             body = result_body(value)
         except (TypeError, ValueError):
-            return self.error(INTERNAL_SERVER_ERROR)
-        return reply(self.request_id, plan.route.route_key,
-                     (body,) if body is not None else ())
+            return self.error(connection_id, request_id, INTERNAL_SERVER_ERROR)
+        return reply(request_id, self.route_key, (body,) if body is not None else ())
 
-    def finish(self, outcome: Outcome) -> Reply:
+    def finish(self, connection_id: str, request_id: str, outcome: Outcome) -> Reply:
         """The reply for any outcome: a failure is an in-band error frame."""
         if type(outcome) is Returned:
-            return self.returned(outcome.value)
-        return self.error(ENDPOINT_REQUEST_TIMED_OUT if type(outcome) is TimedOut
-                          else INTERNAL_SERVER_ERROR)
+            return self.returned(connection_id, request_id, outcome.value)
+        return self.error(connection_id, request_id, ENDPOINT_REQUEST_TIMED_OUT
+                          if type(outcome) is TimedOut else INTERNAL_SERVER_ERROR)
 
-    def error(self, message: str) -> Reply:
+    def error(self, connection_id: str, request_id: str, message: str) -> Reply:
         """The reply carrying API Gateway's error frame ``message``."""
-        return reply(self.request_id, self.plan.route.route_key, (error_frame(
-            message, connection_id=self.connection_id, request_id=self.request_id),))
+        return reply(request_id, self.route_key, (error_frame(
+            message, connection_id=connection_id, request_id=request_id),))
 
 
 def result_body(value: Any) -> Optional[str]:
@@ -240,8 +235,8 @@ class MessagePath:
         plan = MessagePlan(
             route=route, snapshot=snapshot, integration=integration,
             kind=integration.integration_type if integration is not None else None,
-            timeout_s=timeout_s, timeout_ms=int(timeout_s * 1000), names=names,
-            two_way=route.two_way)
+            timeout_ms=int(timeout_s * 1000), names=names,
+            reply=RouteReply(route.route_key, timeout_s, route.two_way))
         if len(self._plans) >= _CACHE_LIMIT:
             self._plans.clear()
         self._plans[id(route)] = plan
@@ -277,15 +272,13 @@ class MessagePath:
         plan = cache.plan
         admission = cache.admission
         if admission is not None and not admission.take(now_ms):
-            return PendingMessage(plan, conn.connection_id, request_id, None, None) \
-                .error(TOO_MANY_REQUESTS)
+            return plan.reply.error(conn.connection_id, request_id, TOO_MANY_REQUESTS)
         integration = plan.integration
         if integration is None:
-            return PendingMessage(plan, conn.connection_id, request_id, None, None) \
-                .error(INTERNAL_SERVER_ERROR)
+            return plan.reply.error(conn.connection_id, request_id, INTERNAL_SERVER_ERROR)
         kind = plan.kind
         if kind is _MOCK:
-            body = mock_body(snapshot, integration) if plan.two_way else None
+            body = mock_body(snapshot, integration) if route.two_way else None
             return reply(request_id, route.route_key, (body,) if body is not None else ())
         if kind is _AWS_PROXY:
             template = conn._event_template
@@ -307,10 +300,9 @@ class MessagePath:
             context = lambda_context(
                 names, aws_request_id or gateway.ids.lambda_request_id(), plan.timeout_ms,
                 now_ms, self._clock_ms)
-            call = (handler, event, context)
-            return Invoke._for_message(
-                PendingMessage(plan, conn.connection_id, request_id, call, None), call)
+            return _invoke(plan.reply, conn.connection_id, request_id,
+                           (handler, event, context), None)
         http = HttpCall(method=integration.integration_method or "POST",
                         url=integration.integration_uri or "", body=text.encode("utf-8"))
-        return Invoke._for_message(
-            PendingMessage(plan, conn.connection_id, request_id, None, http), None)
+        return _invoke(plan.reply, conn.connection_id, request_id, None,
+                       plan.reply.invocation(conn.connection_id, request_id, None, http))

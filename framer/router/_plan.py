@@ -3,16 +3,21 @@
 Routes, snapshots and stages are replaced, never changed, so a record made
 from them stays right while they are the same objects: ``MessagePlan`` is
 kept per route of a snapshot, ``RouteCache`` per connection (its last route).
+A plan holds its route's ``PendingCall``, so a message in flight is its
+``Invoke`` and two ids, no object of its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ._lambda import FunctionNames
 from ._model import Integration, IntegrationType, Route, Snapshot, Stage
 from ._throttle import Admission
+
+if TYPE_CHECKING:  # _steps keeps a RouteCache on each Connection
+    from ._steps import PendingCall
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,12 +29,11 @@ class MessagePlan:
     integration: Optional[Integration]
     """``None``: the route has no integration (``Internal server error``)."""
     kind: Optional[IntegrationType]
-    timeout_s: float
     timeout_ms: int
     names: Optional[FunctionNames]
     """The Lambda names of an ``AWS_PROXY`` handler."""
-    two_way: bool
-    """``route.two_way``: whether a result goes back to the client."""
+    reply: PendingCall
+    """How a message on the route ends (``_message.RouteReply``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,7 +5,7 @@ Each ``Router`` call returns a *step*.  ``Invoke`` asks the driver to run an
 through ``Invoke.resume``; the final step says what to do (``Accept``/``Refuse``
 the upgrade, send a ``Reply``'s frames, or nothing after ``Closed``).  The
 connect and disconnect flows are generators that yield invocations and receive
-outcomes (``Flow``); a message is a ``PendingCall`` (``_message``), no flow.
+outcomes (``Flow``); a message ends in its route's ``PendingCall`` (``_message``), no flow.
 """
 
 from __future__ import annotations
@@ -311,14 +311,24 @@ Flow = Generator[Invocation, Outcome, Final]
 
 
 class PendingCall(Protocol):
-    """A message's call in flight (``_message.PendingMessage``): it makes its
-    ``Invocation`` when asked, and the ``Reply`` for an outcome."""
+    """How a message's call ends (``_message.RouteReply``, one per route,
+    made with its plan): it makes the call's ``Invocation`` when asked, the
+    ``Reply`` for an outcome, and one carrying an in-band error frame, from
+    the message's connection and request ids (the ``Invoke`` keeps them: no
+    object is made per message)."""
 
-    def invocation(self) -> Invocation: ...
+    def invocation(self, connection_id: str, request_id: str,
+                   call: Optional[LambdaCall], http: Optional[HttpCall]) -> Invocation: ...
 
-    def finish(self, outcome: Outcome) -> Reply: ...
+    def finish(self, connection_id: str, request_id: str, outcome: Outcome) -> Reply: ...
 
-    def returned(self, value: Any) -> Reply: ...
+    def returned(self, connection_id: str, request_id: str, value: Any) -> Reply: ...
+
+    def error(self, connection_id: str, request_id: str, message: str) -> Reply: ...
+
+
+LambdaCall = tuple[Handler, Mapping[str, Any], Optional[LambdaContext]]
+"""``(handler, event, context)``: ``Invoke.lambda_call``."""
 
 
 class Invoke:
@@ -330,30 +340,36 @@ class Invoke:
     built only when read (most drivers run a message through ``lambda_call``).
     """
 
-    __slots__ = ("_invocation", "_flow", "_pending", "_used", "lambda_call")
+    __slots__ = ("_invocation", "_flow", "_pending", "_used", "lambda_call",
+                 "_connection_id", "_request_id")
 
     def __init__(self, invocation: Invocation, flow: Flow) -> None:
         self._invocation: Optional[Invocation] = invocation
         self._flow: Optional[Flow] = flow
         self._pending: Optional[PendingCall] = None
         self._used = False
-        self.lambda_call: Optional[tuple[Handler, Mapping[str, Any], Optional[LambdaContext]]] = \
+        self.lambda_call: Optional[LambdaCall] = \
             (invocation.handler, invocation.event, invocation.context) \
             if invocation.kind is InvocationKind.LAMBDA and invocation.handler is not None \
             else None
+        self._connection_id = invocation.connection_id
+        self._request_id = invocation.request_id
 
     @classmethod
-    def _for_message(
-        cls, pending: PendingCall,
-        lambda_call: Optional[tuple[Handler, Mapping[str, Any], Optional[LambdaContext]]],
-    ) -> Invoke:
-        """A message's step: ``pending`` finishes it (no flow)."""
+    def _for_message(cls, pending: PendingCall, connection_id: str, request_id: str,
+                     lambda_call: Optional[LambdaCall],
+                     invocation: Optional[Invocation]) -> Invoke:
+        """A message's step: ``pending`` (its route's) finishes it, no flow.
+        ``invocation`` may be ``None`` when ``lambda_call`` is given: it is made
+        from the call if read."""
         step = _new(cls)
-        step._invocation = None
+        step._invocation = invocation
         step._flow = None
         step._pending = pending
         step._used = False
         step.lambda_call = lambda_call
+        step._connection_id = connection_id
+        step._request_id = request_id
         return step
 
     @property
@@ -362,7 +378,8 @@ class Invoke:
         invocation = self._invocation
         if invocation is None:
             assert self._pending is not None
-            invocation = self._invocation = self._pending.invocation()
+            invocation = self._invocation = self._pending.invocation(
+                self._connection_id, self._request_id, self.lambda_call, None)
         return invocation
 
     def _use(self) -> None:
@@ -378,7 +395,7 @@ class Invoke:
         self._use()
         pending = self._pending
         if pending is not None:
-            return pending.finish(outcome)
+            return pending.finish(self._connection_id, self._request_id, outcome)
         assert self._flow is not None
         return advance(self._flow, outcome)
 
@@ -388,7 +405,7 @@ class Invoke:
         self._use()
         pending = self._pending
         if pending is not None:
-            return pending.returned(value)
+            return pending.returned(self._connection_id, self._request_id, value)
         assert self._flow is not None
         return advance(self._flow, Returned(value=value))
 

@@ -19,16 +19,17 @@ from ._model import Stage
 
 
 class TokenBucket:
-    """A token bucket that starts full."""
+    """A token bucket that starts full; ``rate`` and ``burst`` are fixed."""
 
-    __slots__ = ("rate", "burst", "_tokens", "_last_ms")
+    __slots__ = ("rate", "burst", "_full", "_tokens", "_last_ms")
 
     def __init__(self, *, rate: float, burst: int) -> None:
         if rate < 0 or burst < 0:
             raise ValueError(f"rate ({rate}) and burst ({burst}) must be >= 0")
         self.rate = float(rate)
         self.burst = int(burst)
-        self._tokens = float(burst)
+        self._full = float(burst)  # burst as the float take() compares with
+        self._tokens = self._full
         self._last_ms: int | None = None
 
     def take(self, now_ms: int) -> bool:
@@ -40,7 +41,9 @@ class TokenBucket:
         if last is None:
             self._last_ms = now_ms
         elif now_ms > last:
-            tokens = min(float(self.burst), tokens + (now_ms - last) * self.rate / 1000.0)
+            tokens += (now_ms - last) * self.rate / 1000.0
+            if tokens > self._full:
+                tokens = self._full
             self._last_ms = now_ms
         if tokens >= 1.0:
             self._tokens = tokens - 1.0

@@ -854,6 +854,32 @@ def test_returned_is_resume_with_returned(world: World, value: Any, two_way: boo
         shortcut.resume(Returned(value=value))
 
 
+def test_messages_in_flight_on_one_route_each_end_with_their_own_ids(world: World) -> None:
+    """A route's messages share its reply maker: several in flight, from two
+    connections, finished out of order and each its own way, still answer
+    with their own request and connection ids."""
+    world.route("$default", two_way=True)
+    router = world.deploy()
+    first, second = open_conn(world, router), open_conn(world, router)
+    steps = [conn.receive_text("x", now_ms=NOW_MS + i)
+             for i, conn in enumerate((first, second, first))]
+    assert all(isinstance(s, Invoke) for s in steps)
+    ids = [(s.invocation.connection_id, s.invocation.request_id) for s in steps]
+    assert len({request_id for _, request_id in ids}) == 3
+    assert [c for c, _ in ids] == [first.connection_id, second.connection_id,
+                                   first.connection_id]
+    timed_out = steps[2].resume(TimedOut())
+    returned = steps[0].returned({"body": "one"})
+    failed = steps[1].resume(Raised(error=ValueError("x")))
+    assert returned.request_id == ids[0][1] and returned.frames == ("one",)
+    for reply, (connection_id, request_id), text in (
+            (timed_out, ids[2], "Endpoint request timed out"),
+            (failed, ids[1], "Internal server error")):
+        assert reply.request_id == request_id
+        assert json.loads(reply.frames[0]) == {
+            "message": text, "connectionId": connection_id, "requestId": request_id}
+
+
 def test_returned_resumes_a_connect_flow_too(world: World) -> None:
     world.route("$connect")
     router = world.deploy()
