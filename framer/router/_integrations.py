@@ -78,6 +78,9 @@ class Integrations(Tables):
         uri: Optional[str],
         method: Optional[str],
     ) -> tuple[Optional[str], Optional[str]]:
+        """The URI and method an integration of ``kind`` gets: ``AWS_PROXY`` needs a
+        callable handler (its URI is made up from it when not given),
+        ``HTTP_PROXY`` an http(s) URL; only ``AWS_PROXY`` takes a handler."""
         if kind is IntegrationType.AWS_PROXY:
             if handler is None or not callable(handler):
                 raise BadRequestException(

@@ -50,9 +50,7 @@ class Routes(Tables):
             raise TooManyRequestsException(
                 f"Maximum number of routes ({self.quotas.max_routes_per_api}) reached "
                 f"for API {api_id}", limit_type="RoutesPerApi")
-        check_route_key(route_key)
-        if any(r.route_key == route_key for r in state.routes.values()):
-            raise ConflictException(f"Route with key {route_key} already exists for this API")
+        self._check_new_key(state, route_key)
         route = Route(route_id=self._unique(state.routes, self.ids.resource_id),
                       route_key=route_key)
         route = self._configure_route(
@@ -64,7 +62,16 @@ class Routes(Tables):
         state.route_responses[route.route_id] = {}
         return route
 
+    def _check_new_key(self, state: ApiState, key: str) -> None:
+        """A key for a new or renamed route: well formed, and no other route's."""
+        check_route_key(key)
+        if any(r.route_key == key for r in state.routes.values()):
+            raise ConflictException(f"Route with key {key} already exists for this API")
+
     def _configure_route(self, state: ApiState, route: Route, **changes: Any) -> Route:
+        """``route`` with ``changes``, checked against the API: the target is one
+        of its integrations; authorization only on ``$connect``, ``CUSTOM``
+        with one of its authorizers; route response selection only ``$default``."""
         target = changes.get("target", route.target)
         if target is not None:
             prefix = "integrations/"
@@ -128,9 +135,7 @@ class Routes(Tables):
             raise BadRequestException(f"Invalid field(s) for UpdateRoute: {sorted(unknown)}")
         if "route_key" in changes and changes["route_key"] != route.route_key:
             key = changes.pop("route_key")
-            check_route_key(key)
-            if any(r.route_key == key for r in state.routes.values()):
-                raise ConflictException(f"Route with key {key} already exists for this API")
+            self._check_new_key(state, key)
             route = replace(route, route_key=key)
         changes.pop("route_key", None)
         updated = self._configure_route(state, route, **changes)
