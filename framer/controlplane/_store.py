@@ -55,7 +55,8 @@ from framer.router import (
     Snapshot,
     Stage,
 )
-from framer.router._gateway import GatewayChange, _ApiState
+from framer.router._gateway import GatewayChange
+from framer.router._tables import ApiState
 
 from ._errors import ControlPlaneError
 from ._functions import FunctionRegistry, function_name
@@ -338,12 +339,12 @@ def _put_child(table: dict[str, dict[str, _R]], rid: str, record: _R) -> None:
     table[parent][child] = record
 
 
-def load_states(rows: list[StoredRow], resolve: Resolve) -> dict[str, _ApiState]:
+def load_states(rows: list[StoredRow], resolve: Resolve) -> dict[str, ApiState]:
     """The APIs the stored rows describe, each Lambda URI's handler from ``resolve``."""
-    states: dict[str, _ApiState] = {}
+    states: dict[str, ApiState] = {}
     for api_id, kind, rid, body in sorted(rows, key=lambda row: _LOAD_ORDER.index(row.kind)):
         if kind == "api":
-            states[api_id] = _ApiState(decode(Api, body))
+            states[api_id] = ApiState(decode(Api, body))
             continue
         state = states[api_id]
         if kind == "integration":
@@ -366,7 +367,7 @@ def load_states(rows: list[StoredRow], resolve: Resolve) -> dict[str, _ApiState]
     return states
 
 
-def function_uses(states: Mapping[str, _ApiState]) -> dict[str, list[str]]:
+def function_uses(states: Mapping[str, ApiState]) -> dict[str, list[str]]:
     """Lambda function name -> where the APIs use it: ``apiId/integrations/id``
     and ``apiId/authorizers/id``, and in deployments
     ``apiId/deployments/id/integrations/id`` and ``.../authorizers/id``."""

@@ -8,7 +8,14 @@ See ``API.md`` next to this file for the driver's contract.
 
 Modules, one concern each:
 
-- ``_gateway``: the ``Gateway`` control plane (CRUD, validation, quotas) and what the data plane reads from it;
+- ``_gateway``: the ``Gateway`` control plane: APIs, deployments, stages, and what the data plane reads from it;
+- ``_integrations``: the ``Gateway``'s integrations and integration responses (a mixin);
+- ``_authorizers``: the ``Gateway``'s Lambda REQUEST authorizers (a mixin);
+- ``_routes``: the ``Gateway``'s routes and route responses, and a route's target and authorization rules (a mixin);
+- ``_tables``: what the ``Gateway`` keeps per API, and the lookups its mixins share;
+- ``_checks``: the ``Gateway``'s input checks (names, keys, timeouts, route settings, stage variables);
+- ``_changes``: the ``Gateway``'s change hook: ``GatewayChange``, its observers and lock, the ``mutation`` mark;
+- ``_quotas``: ``Quotas``, the account's API Gateway limits;
 - ``_model``: the immutable control-plane records and their CLI/wire JSON views;
 - ``_router``: ``Router``: the stage registry, the connect and disconnect flows;
 - ``_message``: the message path (route, throttle, integration call, reply), run for every message;

@@ -15,162 +15,54 @@ settings (variables, throttling) are not part of a deployment and apply at once.
 No clock is read here: every operation that stamps a date takes ``now=`` (an
 aware ``datetime``), falling back to the ``clock`` callable given to the
 ``Gateway``; with neither, it raises ``RouterUsageError``.
+
+This module holds the ``Gateway`` itself: its constructor, what the data plane
+reads, and the resources that decide what is served (APIs, deployments,
+stages). The API's editable contents are one mixin each, sharing the
+``Gateway``'s state through their base ``Tables`` (``_tables``):
+``Integrations`` (``_integrations``), ``Authorizers`` (``_authorizers``) and
+``Routes`` (``_routes``). The input checks are in ``_checks``, the change hook
+(``mutation``, ``observe``, ``lock``) in ``_changes``, ``Quotas`` in
+``_quotas``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import random
-import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar, Union, cast
+from typing import Any, Callable, Mapping, Optional
 
 from . import _selection
+from ._authorizers import Authorizers
+from ._changes import GatewayChange, GatewayObserver, Observed, mutation
+from ._checks import (
+    SettingsInput,
+    check_api_key_expression,
+    check_stage_name,
+    checked_route_settings,
+    checked_stage_variables,
+)
+from ._checks import find as _find
 from ._errors import (
     BadRequestException,
     ConflictException,
     NotFoundException,
-    RouterUsageError,
     TooManyRequestsException,
 )
 from ._ids import IdSource
-from ._model import (
-    DEFAULT_STAGE_ROUTE_SETTINGS,
-    Api,
-    AuthorizationType,
-    Authorizer,
-    Deployment,
-    Handler,
-    Integration,
-    IntegrationResponse,
-    IntegrationType,
-    LoggingLevel,
-    Route,
-    RouteResponse,
-    RouteSettings,
-    Snapshot,
-    Stage,
-)
+from ._integrations import Integrations
+from ._model import DEFAULT_STAGE_ROUTE_SETTINGS, Api, Deployment, Snapshot, Stage
+from ._quotas import Quotas
+from ._routes import Routes
+from ._tables import ApiState
 from ._throttle import AccountBuckets
 
-PREDEFINED_ROUTE_KEYS = ("$connect", "$disconnect", "$default")
-
-_STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_VARIABLE_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-_VARIABLE_VALUE = re.compile(r"^[A-Za-z0-9\-._~:/?#&=,]{1,2048}$")
-_IDENTITY_SOURCE = re.compile(
-    r"^(route\.request\.header\.[^\s.][^\s]*|route\.request\.querystring\.[^\s.][^\s]*"
-    r"|stageVariables\.[A-Za-z0-9_]+|context\.[A-Za-z0-9_.]+)$")
+__all__ = ["Gateway", "GatewayChange", "GatewayObserver", "Quotas"]
 
 
-_T = TypeVar("_T")
-
-
-def _find(table: Mapping[str, _T], key: str, kind: str, label: Optional[str] = None) -> _T:
-    """``table[key]``, or API Gateway's ``NotFoundException`` for a ``kind`` resource."""
-    try:
-        return table[key]
-    except KeyError:
-        raise NotFoundException(f"Invalid {label or kind} identifier specified {key}",
-                                resource_type=kind) from None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Quotas:
-    """API Gateway's WebSocket quotas (reference §6.1); all adjustable here."""
-
-    max_stages_per_api: int = 10
-    """Stages per API: 10 (increasable in AWS)."""
-    max_routes_per_api: int = 300
-    max_integrations_per_api: int = 300
-    max_authorizers_per_api: int = 10
-    max_stage_variables: int = 100
-    """Stage variables per stage (HTTP API quota table; WebSocket's is unpublished)."""
-    account_rate_limit: float = 10_000.0
-    """Account-level steady rate, requests per second (all APIs)."""
-    account_burst_limit: int = 5_000
-    """Account-level token bucket size."""
-    new_connections_per_second: float = 500.0
-    """New WebSocket connections per second per account (bucket size the same)."""
-
-
-_UNSET: Any = object()
-
-
-@dataclass(frozen=True, slots=True)
-class GatewayChange:
-    """What one mutating ``Gateway`` call touched, told to the observers
-    (see :meth:`Gateway.observe`) once the call ends."""
-
-    operation: str
-    """The ``Gateway`` method called, e.g. ``"create_route"``."""
-    api_id: str
-    """The API it changed (for ``create_api``, the new API's id)."""
-
-
-GatewayObserver = Callable[[GatewayChange], None]
-
-_M = TypeVar("_M", bound=Callable[..., Any])
-
-
-def _mutation(method: _M) -> _M:
-    """Mark a ``Gateway`` method that changes state: it runs under the gateway's
-    ``lock``, and when the outermost marked call ends (returned or raised, since a
-    failed call may have changed something first) every observer gets a
-    :class:`GatewayChange` naming the method and the API: the ``api_id``
-    argument, or the id of the ``Api`` returned."""
-    operation = method.__name__
-
-    @functools.wraps(method)
-    def run(self: "Gateway", *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            self._depth += 1
-            result: Any = None
-            try:
-                result = method(self, *args, **kwargs)
-                return result
-            finally:
-                self._depth -= 1
-                api_id = result.api_id if isinstance(result, Api) else (
-                    args[0] if args else kwargs.get("api_id"))
-                if self._depth == 0 and isinstance(api_id, str):
-                    change = GatewayChange(operation=operation, api_id=api_id)
-                    for observer in self._observers:
-                        observer(change)
-
-    return cast(_M, run)
-
-
-class _ApiState:
-    """Everything one API holds, mutable; only the Gateway touches it."""
-
-    def __init__(self, api: Api) -> None:
-        self.api = api
-        self.routes: dict[str, Route] = {}
-        self.integrations: dict[str, Integration] = {}
-        self.integration_responses: dict[str, dict[str, IntegrationResponse]] = {}
-        self.route_responses: dict[str, dict[str, RouteResponse]] = {}
-        self.authorizers: dict[str, Authorizer] = {}
-        self.deployments: dict[str, Deployment] = {}
-        self.snapshots: dict[str, Snapshot] = {}
-        self.stages: dict[str, Stage] = {}
-
-
-SettingsInput = Union[RouteSettings, Mapping[str, Any]]
-
-_SETTINGS_KEYS = {
-    "datatraceenabled": "data_trace_enabled",
-    "detailedmetricsenabled": "detailed_metrics_enabled",
-    "metricsenabled": "detailed_metrics_enabled",
-    "logginglevel": "logging_level",
-    "throttlingburstlimit": "throttling_burst_limit",
-    "throttlingratelimit": "throttling_rate_limit",
-}
-
-
-class Gateway:
+class Gateway(Integrations, Authorizers, Routes, Observed):
     """An in-memory API Gateway (v2, WebSocket) control plane for one account/region."""
 
     def __init__(
@@ -184,14 +76,14 @@ class Gateway:
         lock: Optional[contextlib.AbstractContextManager[Any]] = None,
     ) -> None:
         self._lock = lock if lock is not None else contextlib.nullcontext()
-        self._depth = 0  # marked calls in progress (see _mutation)
+        self._depth = 0  # marked calls in progress (see mutation)
         self._observers: list[GatewayObserver] = []
         self.region = region
         self.account_id = account_id
         self.quotas = quotas
         self.ids = IdSource(rng)
         self._clock = clock
-        self._apis: dict[str, _ApiState] = {}
+        self._apis: dict[str, ApiState] = {}
         self._account_buckets: Optional[tuple[Quotas, AccountBuckets]] = None
 
     # -- what the data plane reads -------------------------------------------
@@ -213,35 +105,9 @@ class Gateway:
                 connections_per_second=q.new_connections_per_second))
         return made[1]
 
-    # -- helpers -------------------------------------------------------------
-
-    def _now(self, now: Optional[datetime]) -> datetime:
-        if now is not None:
-            return now
-        if self._clock is None:
-            raise RouterUsageError(
-                "no time given: pass now=<aware datetime> or build the Gateway "
-                "with clock=<callable returning one>")
-        return self._clock()
-
-    def _state(self, api_id: str) -> _ApiState:
-        try:
-            return self._apis[api_id]
-        except KeyError:
-            raise NotFoundException(
-                f"Invalid API identifier specified {self.account_id}:{api_id}",
-                resource_type="Api") from None
-
-    def _unique(self, taken: Iterable[str], make: Callable[[], str]) -> str:
-        existing = set(taken)
-        while True:
-            value = make()
-            if value not in existing:
-                return value
-
     # -- APIs ----------------------------------------------------------------
 
-    @_mutation
+    @mutation
     def create_api(
         self,
         *,
@@ -259,7 +125,7 @@ class Gateway:
         if not name:
             raise BadRequestException("Invalid name: an API needs a non-empty name")
         _selection.parse(route_selection_expression)
-        _check_api_key_expression(api_key_selection_expression)
+        check_api_key_expression(api_key_selection_expression)
         api_id = self._unique(self._apis, self.ids.api_id)
         api = Api(
             api_id=api_id,
@@ -270,7 +136,7 @@ class Gateway:
             api_key_selection_expression=api_key_selection_expression,
             description=description,
         )
-        self._apis[api_id] = _ApiState(api)
+        self._apis[api_id] = ApiState(api)
         return api
 
     def get_api(self, api_id: str) -> Api:
@@ -281,7 +147,7 @@ class Gateway:
         """Every API, oldest first."""
         return [s.api for s in self._apis.values()]
 
-    @_mutation
+    @mutation
     def update_api(
         self,
         api_id: str,
@@ -304,409 +170,15 @@ class Gateway:
         state.api = replace(state.api, **changes)
         return state.api
 
-    @_mutation
+    @mutation
     def delete_api(self, api_id: str) -> None:
         """Delete the API with everything in it."""
         self._state(api_id)
         del self._apis[api_id]
 
-    # -- integrations --------------------------------------------------------
-
-    @_mutation
-    def create_integration(
-        self,
-        api_id: str,
-        *,
-        integration_type: Union[IntegrationType, str],
-        handler: Optional[Handler] = None,
-        integration_uri: Optional[str] = None,
-        integration_method: Optional[str] = None,
-        timeout_in_millis: int = 29_000,
-        description: Optional[str] = None,
-        request_templates: Optional[Mapping[str, str]] = None,
-        template_selection_expression: Optional[str] = None,
-    ) -> Integration:
-        """Create an integration.
-
-        - ``AWS_PROXY``: ``handler`` is a Python callable ``(event, context)``
-          playing the Lambda function (sync or async); ``integration_uri`` is
-          made up from its name when not given.
-        - ``HTTP_PROXY``: ``integration_uri`` is an ``http(s)://`` URL;
-          ``integration_method`` defaults to ``POST``.
-        - ``MOCK``: no backend. ``request_templates["$default"]`` may be
-          ``'{"statusCode": 403}'`` to choose the ``$connect`` status.
-
-        ``timeout_in_millis`` must be 50..29000 (WebSocket quota).
-        """
-        state = self._state(api_id)
-        if len(state.integrations) >= self.quotas.max_integrations_per_api:
-            raise TooManyRequestsException(
-                f"Maximum number of integrations ({self.quotas.max_integrations_per_api}) "
-                f"reached for API {api_id}", limit_type="IntegrationsPerApi")
-        kind = _integration_type(integration_type)
-        _check_timeout(timeout_in_millis)
-        uri, method = self._check_target(kind, handler, integration_uri, integration_method)
-        integration = Integration(
-            integration_id=self._unique(state.integrations, self.ids.resource_id),
-            integration_type=kind,
-            timeout_in_millis=timeout_in_millis,
-            integration_uri=uri,
-            integration_method=method,
-            handler=handler,
-            description=description,
-            request_templates=dict(request_templates or {}),
-            template_selection_expression=template_selection_expression,
-        )
-        state.integrations[integration.integration_id] = integration
-        state.integration_responses[integration.integration_id] = {}
-        return integration
-
-    def _check_target(
-        self,
-        kind: IntegrationType,
-        handler: Optional[Handler],
-        uri: Optional[str],
-        method: Optional[str],
-    ) -> tuple[Optional[str], Optional[str]]:
-        if kind is IntegrationType.AWS_PROXY:
-            if handler is None or not callable(handler):
-                raise BadRequestException(
-                    "Invalid handler: an AWS_PROXY integration needs a Python "
-                    "callable handler(event, context)")
-            if uri is None:
-                uri = self._lambda_uri(handler)
-            return uri, method or "POST"
-        if handler is not None:
-            raise BadRequestException(
-                f"Invalid handler: only AWS_PROXY integrations take one, not {kind.value}")
-        if kind is IntegrationType.HTTP_PROXY:
-            if not uri or not re.match(r"^https?://[^\s/]+", uri):
-                raise BadRequestException(
-                    f"Invalid integrationUri {uri!r}: HTTP_PROXY needs an "
-                    "http:// or https:// URL")
-            return uri, (method or "POST").upper()
-        return uri, method
-
-    def _lambda_uri(self, handler: Handler) -> str:
-        name = re.sub(r"[^A-Za-z0-9_-]", "-", getattr(handler, "__name__", "handler"))
-        function = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
-        return (f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/"
-                f"functions/{function}/invocations")
-
-    def get_integration(self, api_id: str, integration_id: str) -> Integration:
-        """The integration, or ``NotFoundException``."""
-        return _find(self._state(api_id).integrations, integration_id, "Integration")
-
-    def get_integrations(self, api_id: str) -> list[Integration]:
-        """Every integration of the API."""
-        return list(self._state(api_id).integrations.values())
-
-    @_mutation
-    def update_integration(
-        self,
-        api_id: str,
-        integration_id: str,
-        *,
-        handler: Optional[Handler] = None,
-        integration_uri: Optional[str] = None,
-        integration_method: Optional[str] = None,
-        timeout_in_millis: Optional[int] = None,
-        description: Optional[str] = None,
-    ) -> Integration:
-        """Change an integration (reaches clients with the next deployment)."""
-        state = self._state(api_id)
-        current = self.get_integration(api_id, integration_id)
-        if timeout_in_millis is not None:
-            _check_timeout(timeout_in_millis)
-        new_handler = handler if handler is not None else current.handler
-        new_uri = integration_uri if integration_uri is not None else (
-            None if handler is not None else current.integration_uri)
-        uri, method = self._check_target(
-            current.integration_type, new_handler, new_uri,
-            integration_method or current.integration_method)
-        updated = replace(
-            current, handler=new_handler, integration_uri=uri, integration_method=method,
-            timeout_in_millis=timeout_in_millis or current.timeout_in_millis,
-            description=description if description is not None else current.description)
-        state.integrations[integration_id] = updated
-        return updated
-
-    @_mutation
-    def delete_integration(self, api_id: str, integration_id: str) -> None:
-        """Delete an integration no route targets (else ``ConflictException``)."""
-        state = self._state(api_id)
-        self.get_integration(api_id, integration_id)
-        users = [r.route_key for r in state.routes.values()
-                 if r.integration_id == integration_id]
-        if users:
-            raise ConflictException(
-                f"Integration {integration_id} is the target of route(s) "
-                f"{', '.join(users)}; change their targets first")
-        del state.integrations[integration_id]
-        del state.integration_responses[integration_id]
-
-    @_mutation
-    def create_integration_response(
-        self,
-        api_id: str,
-        integration_id: str,
-        *,
-        integration_response_key: str,
-        response_templates: Optional[Mapping[str, str]] = None,
-    ) -> IntegrationResponse:
-        """Add an integration response (framer uses the ``$default`` one of a MOCK)."""
-        state = self._state(api_id)
-        self.get_integration(api_id, integration_id)
-        responses = state.integration_responses[integration_id]
-        if any(r.integration_response_key == integration_response_key
-               for r in responses.values()):
-            raise ConflictException(
-                f"Integration response with key {integration_response_key} already "
-                f"exists for integration {integration_id}")
-        response = IntegrationResponse(
-            integration_response_id=self._unique(responses, self.ids.resource_id),
-            integration_response_key=integration_response_key,
-            response_templates=dict(response_templates or {}))
-        responses[response.integration_response_id] = response
-        return response
-
-    def get_integration_responses(
-            self, api_id: str, integration_id: str) -> list[IntegrationResponse]:
-        """The integration's responses."""
-        state = self._state(api_id)
-        self.get_integration(api_id, integration_id)
-        return list(state.integration_responses[integration_id].values())
-
-    # -- authorizers ---------------------------------------------------------
-
-    @_mutation
-    def create_authorizer(
-        self,
-        api_id: str,
-        *,
-        name: str,
-        identity_source: Iterable[str],
-        handler: Optional[Handler] = None,
-        authorizer_type: str = "REQUEST",
-        authorizer_uri: Optional[str] = None,
-    ) -> Authorizer:
-        """Create a Lambda REQUEST authorizer run by ``handler(event, context)``.
-
-        ``identity_source`` entries look like ``route.request.header.Auth`` or
-        ``route.request.querystring.token``; each must be present and non-empty
-        on the request or the client gets 401 without the handler being called.
-        """
-        state = self._state(api_id)
-        if authorizer_type != "REQUEST":
-            raise BadRequestException(
-                f"Invalid authorizerType {authorizer_type!r}: WebSocket APIs support "
-                "REQUEST authorizers only (JWT is for HTTP APIs)")
-        if len(state.authorizers) >= self.quotas.max_authorizers_per_api:
-            raise TooManyRequestsException(
-                f"Maximum number of authorizers ({self.quotas.max_authorizers_per_api}) "
-                f"reached for API {api_id}", limit_type="AuthorizersPerApi")
-        if not name:
-            raise BadRequestException("Invalid name: an authorizer needs a name")
-        if handler is None or not callable(handler):
-            raise BadRequestException(
-                "Invalid handler: a REQUEST authorizer needs a Python callable "
-                "handler(event, context)")
-        sources = tuple(identity_source)
-        for source in sources:
-            if not _IDENTITY_SOURCE.fullmatch(source):
-                raise BadRequestException(
-                    f"Invalid identitySource {source!r}: use route.request.header.<name>, "
-                    "route.request.querystring.<name>, stageVariables.<name> or "
-                    "context.<name>")
-        authorizer = Authorizer(
-            authorizer_id=self._unique(state.authorizers, self.ids.resource_id),
-            name=name,
-            identity_source=sources,
-            handler=handler,
-            authorizer_uri=authorizer_uri or self._lambda_uri(handler),
-        )
-        state.authorizers[authorizer.authorizer_id] = authorizer
-        return authorizer
-
-    def get_authorizer(self, api_id: str, authorizer_id: str) -> Authorizer:
-        """The authorizer, or ``NotFoundException``."""
-        return _find(self._state(api_id).authorizers, authorizer_id, "Authorizer")
-
-    def get_authorizers(self, api_id: str) -> list[Authorizer]:
-        """Every authorizer of the API."""
-        return list(self._state(api_id).authorizers.values())
-
-    @_mutation
-    def delete_authorizer(self, api_id: str, authorizer_id: str) -> None:
-        """Delete an authorizer no route uses (else ``ConflictException``)."""
-        state = self._state(api_id)
-        self.get_authorizer(api_id, authorizer_id)
-        users = [r.route_key for r in state.routes.values()
-                 if r.authorizer_id == authorizer_id]
-        if users:
-            raise ConflictException(
-                f"Authorizer {authorizer_id} is used by route(s) {', '.join(users)}")
-        del state.authorizers[authorizer_id]
-
-    # -- routes --------------------------------------------------------------
-
-    @_mutation
-    def create_route(
-        self,
-        api_id: str,
-        *,
-        route_key: str,
-        target: Optional[str] = None,
-        authorization_type: Union[AuthorizationType, str] = AuthorizationType.NONE,
-        authorizer_id: Optional[str] = None,
-        route_response_selection_expression: Optional[str] = None,
-        api_key_required: bool = False,
-        operation_name: Optional[str] = None,
-    ) -> Route:
-        """Create a route. ``target`` is ``"integrations/{integrationId}"``.
-
-        A duplicate key is a ``ConflictException``; authorization anywhere but
-        ``$connect`` is a ``BadRequestException`` (API Gateway's rule).
-        """
-        state = self._state(api_id)
-        if len(state.routes) >= self.quotas.max_routes_per_api:
-            raise TooManyRequestsException(
-                f"Maximum number of routes ({self.quotas.max_routes_per_api}) reached "
-                f"for API {api_id}", limit_type="RoutesPerApi")
-        _check_route_key(route_key)
-        if any(r.route_key == route_key for r in state.routes.values()):
-            raise ConflictException(f"Route with key {route_key} already exists for this API")
-        route = Route(route_id=self._unique(state.routes, self.ids.resource_id),
-                      route_key=route_key)
-        route = self._configure_route(
-            state, route, target=target, authorization_type=authorization_type,
-            authorizer_id=authorizer_id,
-            route_response_selection_expression=route_response_selection_expression,
-            api_key_required=api_key_required, operation_name=operation_name)
-        state.routes[route.route_id] = route
-        state.route_responses[route.route_id] = {}
-        return route
-
-    def _configure_route(self, state: _ApiState, route: Route, **changes: Any) -> Route:
-        target = changes.get("target", route.target)
-        if target is not None:
-            prefix = "integrations/"
-            if not target.startswith(prefix):
-                raise BadRequestException(
-                    f"Invalid target {target!r}: it must be integrations/<integrationId>")
-            if target[len(prefix):] not in state.integrations:
-                raise NotFoundException(
-                    f"Invalid target {target!r}: no integration "
-                    f"{target[len(prefix):]} in API {state.api.api_id}",
-                    resource_type="Integration")
-        try:
-            auth = AuthorizationType(changes.get("authorization_type",
-                                                 route.authorization_type))
-        except ValueError:
-            raise BadRequestException(
-                f"Invalid authorizationType {changes['authorization_type']!r}: "
-                "must be NONE, AWS_IAM or CUSTOM") from None
-        authorizer_id = changes.get("authorizer_id", route.authorizer_id)
-        if auth is not AuthorizationType.NONE and route.route_key != "$connect":
-            raise BadRequestException(
-                "Currently, authorization is restricted to the $connect route only")
-        if auth is AuthorizationType.CUSTOM:
-            if authorizer_id is None:
-                raise BadRequestException(
-                    "Invalid authorizerId: authorizationType CUSTOM needs an authorizerId")
-            _find(state.authorizers, authorizer_id, "Authorizer")
-        elif authorizer_id is not None:
-            raise BadRequestException(
-                f"Invalid authorizerId {authorizer_id!r}: only CUSTOM authorization "
-                "uses an authorizer")
-        rrse = changes.get("route_response_selection_expression",
-                           route.route_response_selection_expression)
-        if rrse is not None and rrse != "$default":
-            raise BadRequestException(
-                f"Invalid routeResponseSelectionExpression {rrse!r}: WebSocket APIs "
-                "support only $default")
-        filtered = {k: v for k, v in changes.items() if k != "authorization_type"}
-        return replace(route, authorization_type=auth, **filtered)
-
-    def get_route(self, api_id: str, route_id: str) -> Route:
-        """The route, or ``NotFoundException``."""
-        return _find(self._state(api_id).routes, route_id, "Route")
-
-    def get_routes(self, api_id: str) -> list[Route]:
-        """Every route of the API."""
-        return list(self._state(api_id).routes.values())
-
-    @_mutation
-    def update_route(self, api_id: str, route_id: str, **changes: Any) -> Route:
-        """Change a route: any of ``target``, ``authorization_type``,
-        ``authorizer_id``, ``route_response_selection_expression``,
-        ``api_key_required``, ``operation_name``, ``route_key``."""
-        state = self._state(api_id)
-        route = self.get_route(api_id, route_id)
-        allowed = {"target", "authorization_type", "authorizer_id", "route_key",
-                   "route_response_selection_expression", "api_key_required",
-                   "operation_name"}
-        unknown = set(changes) - allowed
-        if unknown:
-            raise BadRequestException(f"Invalid field(s) for UpdateRoute: {sorted(unknown)}")
-        if "route_key" in changes and changes["route_key"] != route.route_key:
-            key = changes.pop("route_key")
-            _check_route_key(key)
-            if any(r.route_key == key for r in state.routes.values()):
-                raise ConflictException(f"Route with key {key} already exists for this API")
-            route = replace(route, route_key=key)
-        changes.pop("route_key", None)
-        updated = self._configure_route(state, route, **changes)
-        state.routes[route_id] = updated
-        return updated
-
-    @_mutation
-    def delete_route(self, api_id: str, route_id: str) -> None:
-        """Delete a route (reaches clients with the next deployment)."""
-        state = self._state(api_id)
-        self.get_route(api_id, route_id)
-        del state.routes[route_id]
-        del state.route_responses[route_id]
-
-    @_mutation
-    def create_route_response(
-        self, api_id: str, route_id: str, *, route_response_key: str = "$default",
-    ) -> RouteResponse:
-        """Add the route's ``$default`` route response."""
-        state = self._state(api_id)
-        self.get_route(api_id, route_id)
-        if route_response_key != "$default":
-            raise BadRequestException(
-                f"Invalid routeResponseKey {route_response_key!r}: WebSocket APIs "
-                "support only $default")
-        responses = state.route_responses[route_id]
-        if responses:
-            raise ConflictException(
-                f"Route response with key $default already exists for route {route_id}")
-        response = RouteResponse(
-            route_response_id=self._unique(responses, self.ids.resource_id),
-            route_response_key=route_response_key)
-        responses[response.route_response_id] = response
-        return response
-
-    def get_route_responses(self, api_id: str, route_id: str) -> list[RouteResponse]:
-        """The route's responses."""
-        state = self._state(api_id)
-        self.get_route(api_id, route_id)
-        return list(state.route_responses[route_id].values())
-
-    @_mutation
-    def delete_route_response(
-            self, api_id: str, route_id: str, route_response_id: str) -> None:
-        """Delete a route response."""
-        state = self._state(api_id)
-        self.get_route(api_id, route_id)
-        _find(state.route_responses[route_id], route_response_id, "RouteResponse")
-        del state.route_responses[route_id][route_response_id]
-
     # -- deployments ---------------------------------------------------------
 
-    @_mutation
+    @mutation
     def create_deployment(
         self,
         api_id: str,
@@ -758,7 +230,7 @@ class Gateway:
         self.get_deployment(api_id, deployment_id)
         return self._state(api_id).snapshots[deployment_id]
 
-    @_mutation
+    @mutation
     def delete_deployment(self, api_id: str, deployment_id: str) -> None:
         """Delete a deployment no stage points at (else ``BadRequestException``)."""
         state = self._state(api_id)
@@ -774,7 +246,7 @@ class Gateway:
 
     # -- stages --------------------------------------------------------------
 
-    @_mutation
+    @mutation
     def create_stage(
         self,
         api_id: str,
@@ -795,7 +267,7 @@ class Gateway:
         give replace those.
         """
         state = self._state(api_id)
-        _check_stage_name(stage_name)
+        check_stage_name(stage_name)
         if stage_name in state.stages:
             raise ConflictException(f"Stage {stage_name} already exists for this API")
         if len(state.stages) >= self.quotas.max_stages_per_api:
@@ -807,8 +279,8 @@ class Gateway:
             self.get_deployment(api_id, deployment_id)
         defaults = DEFAULT_STAGE_ROUTE_SETTINGS
         if default_route_settings is not None:
-            defaults = defaults.merged(self._settings(default_route_settings,
-                                                      "defaultRouteSettings"))
+            defaults = defaults.merged(checked_route_settings(
+                default_route_settings, "defaultRouteSettings", self.quotas))
         when = self._now(now)
         stage = Stage(
             stage_name=stage_name,
@@ -816,9 +288,9 @@ class Gateway:
             last_updated_date=when,
             deployment_id=deployment_id,
             default_route_settings=defaults,
-            route_settings={k: self._settings(v, f"routeSettings[{k!r}]")
+            route_settings={k: checked_route_settings(v, f"routeSettings[{k!r}]", self.quotas)
                             for k, v in (route_settings or {}).items()},
-            stage_variables=self._variables(stage_variables or {}),
+            stage_variables=checked_stage_variables(stage_variables or {}, self.quotas),
             description=description,
             tags=dict(tags or {}),
         )
@@ -833,7 +305,7 @@ class Gateway:
         """Every stage of the API, oldest first."""
         return list(self._state(api_id).stages.values())
 
-    @_mutation
+    @mutation
     def update_stage(
         self,
         api_id: str,
@@ -865,21 +337,22 @@ class Gateway:
             changes["description"] = description
         if default_route_settings is not None:
             changes["default_route_settings"] = stage.default_route_settings.merged(
-                self._settings(default_route_settings, "defaultRouteSettings"))
+                checked_route_settings(default_route_settings, "defaultRouteSettings",
+                                       self.quotas))
         if route_settings is not None:
             merged = dict(stage.route_settings)
             for key, value in route_settings.items():
-                new = self._settings(value, f"routeSettings[{key!r}]")
+                new = checked_route_settings(value, f"routeSettings[{key!r}]", self.quotas)
                 merged[key] = merged[key].merged(new) if key in merged else new
             changes["route_settings"] = merged
         if stage_variables is not None:
-            changes["stage_variables"] = self._variables(stage_variables)
+            changes["stage_variables"] = checked_stage_variables(stage_variables, self.quotas)
         changes["last_updated_date"] = self._now(now)
         updated = replace(stage, **changes)
         state.stages[stage_name] = updated
         return updated
 
-    @_mutation
+    @mutation
     def delete_route_settings(self, api_id: str, stage_name: str, route_key: str) -> None:
         """Remove a route's settings from a stage (it falls back to the defaults)."""
         state = self._state(api_id)
@@ -891,136 +364,9 @@ class Gateway:
         remaining = {k: v for k, v in stage.route_settings.items() if k != route_key}
         state.stages[stage_name] = replace(stage, route_settings=remaining)
 
-    @_mutation
+    @mutation
     def delete_stage(self, api_id: str, stage_name: str) -> None:
         """Delete a stage; new connections to it are refused."""
         state = self._state(api_id)
         self.get_stage(api_id, stage_name)
         del state.stages[stage_name]
-
-    # -- validation helpers ----------------------------------------------------
-
-    def _settings(self, value: SettingsInput, field: str) -> RouteSettings:
-        if isinstance(value, RouteSettings):
-            settings = value
-        elif isinstance(value, Mapping):
-            kwargs: dict[str, Any] = {}
-            for key, item in value.items():
-                name = _SETTINGS_KEYS.get(str(key).lower())
-                if name is None:
-                    raise BadRequestException(
-                        f"Invalid {field}: unknown member {key!r}")
-                kwargs[name] = item
-            if "logging_level" in kwargs:
-                try:
-                    kwargs["logging_level"] = LoggingLevel(kwargs["logging_level"])
-                except ValueError:
-                    raise BadRequestException(
-                        f"Invalid {field}.loggingLevel {kwargs['logging_level']!r}: "
-                        "must be ERROR, INFO or OFF") from None
-            settings = RouteSettings(**kwargs)
-        else:
-            raise BadRequestException(f"Invalid {field}: expected an object")
-        burst, rate = settings.throttling_burst_limit, settings.throttling_rate_limit
-        if burst is not None:
-            if isinstance(burst, bool) or not isinstance(burst, int) or burst < 0:
-                raise BadRequestException(
-                    f"Invalid {field}.throttlingBurstLimit {burst!r}: must be an "
-                    "integer >= 0")
-            if burst > self.quotas.account_burst_limit:
-                raise BadRequestException(
-                    f"Invalid {field}.throttlingBurstLimit {burst}: exceeds the "
-                    f"account burst limit {self.quotas.account_burst_limit}")
-        if rate is not None:
-            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate < 0:
-                raise BadRequestException(
-                    f"Invalid {field}.throttlingRateLimit {rate!r}: must be a "
-                    "number >= 0")
-            if rate > self.quotas.account_rate_limit:
-                raise BadRequestException(
-                    f"Invalid {field}.throttlingRateLimit {rate}: exceeds the "
-                    f"account rate limit {self.quotas.account_rate_limit}")
-            settings = replace(settings, throttling_rate_limit=float(rate))
-        for flag in ("data_trace_enabled", "detailed_metrics_enabled"):
-            got = getattr(settings, flag)
-            if got is not None and not isinstance(got, bool):
-                raise BadRequestException(f"Invalid {field}.{flag}: {got!r} is not a boolean")
-        return settings
-
-    def _variables(self, variables: Mapping[str, str]) -> dict[str, str]:
-        if len(variables) > self.quotas.max_stage_variables:
-            raise BadRequestException(
-                f"Invalid stageVariables: {len(variables)} variables, at most "
-                f"{self.quotas.max_stage_variables}")
-        for name, value in variables.items():
-            if not isinstance(name, str) or not _VARIABLE_NAME.fullmatch(name):
-                raise BadRequestException(
-                    f"Invalid stage variable name {name!r}: use 1-64 letters, digits "
-                    "or underscores")
-            if not isinstance(value, str) or not _VARIABLE_VALUE.fullmatch(value):
-                raise BadRequestException(
-                    f"Invalid stage variable value {value!r} for {name}: use 1-2048 "
-                    "characters from A-Z a-z 0-9 - . _ ~ : / ? # & = ,")
-        return dict(variables)
-
-    # -- change notification -------------------------------------------------
-
-    @property
-    def lock(self) -> contextlib.AbstractContextManager[Any]:
-        """The ``lock=`` given (a re-entrant one, such as ``threading.RLock()``,
-        when threads share the gateway), held around every mutating call and its
-        observers; hold it to read several things consistently. By default a
-        no-op: the gateway itself takes no lock and reads no clock."""
-        return self._lock
-
-    def observe(self, observer: GatewayObserver) -> None:
-        """Call ``observer(change)`` after every mutating call (see
-        :class:`GatewayChange`), under :attr:`lock`, in the calling thread; an
-        exception it raises reaches the caller of the mutation."""
-        with self._lock:
-            self._observers.append(observer)
-
-
-def _integration_type(value: Union[IntegrationType, str]) -> IntegrationType:
-    try:
-        return IntegrationType(value)
-    except ValueError:
-        if value in ("AWS", "HTTP"):
-            raise BadRequestException(
-                f"Invalid integrationType {value!r}: non-proxy integrations need VTL "
-                "mapping templates, which framer does not run; use AWS_PROXY, "
-                "HTTP_PROXY or MOCK") from None
-        raise BadRequestException(
-            f"Invalid integrationType {value!r}: must be AWS_PROXY, HTTP_PROXY or "
-            "MOCK") from None
-
-
-def _check_timeout(value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 50 <= value <= 29_000:
-        raise BadRequestException(
-            f"Invalid timeoutInMillis {value!r}: WebSocket integrations allow 50 to "
-            "29000 milliseconds")
-
-
-def _check_route_key(key: str) -> None:
-    if not isinstance(key, str) or not key:
-        raise BadRequestException("Invalid routeKey: it must be a non-empty string")
-    if key.startswith("$") and key not in PREDEFINED_ROUTE_KEYS:
-        raise BadRequestException(
-            f"Invalid routeKey {key!r}: the $ prefix is reserved for $connect, "
-            "$disconnect and $default")
-
-
-def _check_stage_name(name: str) -> None:
-    if not isinstance(name, str) or not (name == "$default" or _STAGE_NAME.fullmatch(name)):
-        raise BadRequestException(
-            f"Invalid stageName {name!r}: use 1-128 letters, digits, hyphens or "
-            "underscores, or $default")
-
-
-def _check_api_key_expression(expression: str) -> None:
-    allowed = ("$request.header.x-api-key", "$context.authorizer.usageIdentifierKey")
-    if expression not in allowed:
-        raise BadRequestException(
-            f"Invalid apiKeySelectionExpression {expression!r}: must be one of "
-            f"{', '.join(allowed)}")

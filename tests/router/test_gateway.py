@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from framer.router import (
+    Accept,
     BadRequestException,
     ConflictException,
     Gateway,
     IntegrationType,
+    Invoke,
     NotFoundException,
     Quotas,
     RouterUsageError,
@@ -20,7 +22,7 @@ from framer.router import (
     TooManyRequestsException,
 )
 
-from .conftest import T0, World
+from .conftest import NOW_MS, T0, World
 
 SEED_DEPLOYMENT = ('{ "DeploymentId": "fedcba", "DeploymentStatus": "DEPLOYED", '
                    '"CreatedDate": "2018-11-15T06:49:09Z" }')
@@ -129,6 +131,21 @@ def test_duplicate_route_key_conflicts(world: World) -> None:
     assert info.value.status == 409
 
 
+def test_renaming_a_route_follows_the_key_rules(world: World) -> None:
+    world.route("join")
+    leave = world.route("leave")
+    with pytest.raises(ConflictException) as info:
+        world.gw.update_route(world.api_id, leave.route_id, route_key="join")
+    assert info.value.message == "Route with key join already exists for this API"
+    with pytest.raises(BadRequestException, match="reserved"):
+        world.gw.update_route(world.api_id, leave.route_id, route_key="$custom")
+    assert world.gw.update_route(world.api_id, leave.route_id,
+                                 route_key="leave").route_key == "leave"
+    assert world.gw.update_route(world.api_id, leave.route_id,
+                                 route_key="part").route_key == "part"
+    assert sorted(r.route_key for r in world.gw.get_routes(world.api_id)) == ["join", "part"]
+
+
 def test_predefined_and_custom_route_keys(world: World) -> None:
     for key in ("$connect", "$disconnect", "$default", "sendMessage"):
         assert world.route(key).route_key == key
@@ -204,6 +221,26 @@ def test_integration_kinds_and_timeouts(gw: Gateway) -> None:
                               integration_uri="ftp://x")
     with pytest.raises(BadRequestException, match="VTL"):
         gw.create_integration(api.api_id, integration_type="AWS")
+
+
+def test_a_handlers_made_up_uri_names_the_function_its_context_names() -> None:
+    gw = Gateway(region="eu-west-1", account_id="111122223333", clock=lambda: T0)
+    world = World(gw)
+    fn = world.handler({"statusCode": 200}, name="say.hi <x>")
+    integ = gw.create_integration(world.api_id, integration_type="AWS_PROXY", handler=fn)
+    arn = "arn:aws:lambda:eu-west-1:111122223333:function:say-hi--x-"
+    assert integ.integration_uri == (
+        f"arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/{arn}/invocations")
+    authorizer = gw.create_authorizer(world.api_id, name="auth", handler=fn,
+                                      identity_source=["route.request.header.Auth"])
+    assert authorizer.authorizer_uri == integ.integration_uri
+    gw.create_route(world.api_id, route_key="$default",
+                    target=f"integrations/{integ.integration_id}")
+    accepted = world.connect(world.deploy())
+    assert isinstance(accepted, Accept), accepted
+    step = accepted.connection.receive_text("x", now_ms=NOW_MS)
+    assert isinstance(step, Invoke)
+    assert step.invocation.context.invoked_function_arn == arn
 
 
 def test_route_target_must_exist(world: World) -> None:
