@@ -16,6 +16,7 @@ own module objects.
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -126,6 +127,9 @@ def function_for(handler: Handler, *, name: Optional[str] = None, **fields: Any)
     qualname = getattr(handler, "__qualname__", None)
     module_name = getattr(handler, "__module__", None)
     label = f"handler {qualname or handler!r}"
+    if inspect.ismethod(handler):
+        raise FunctionError(f"{label}: a bound method cannot run in a worker process (its "
+                            "object is in this one): run it in-process")
     if not qualname or not module_name or "<locals>" in qualname or "<lambda>" in qualname:
         raise FunctionError(f"{label}: only a function or class defined at the top level of a "
                             "module can run in a worker process (or run it in-process)")
