@@ -26,7 +26,6 @@ from framer.router import Accept, Refuse
 
 from ._connection import CLOSED, CLOSING, CONNECTING, HTTP, WebSocketProtocol, log, now_ms
 from ._engine import new_server_connection
-from ._invoke import drive
 from ._management import MAX_POST_BYTES, PayloadTooLargeException
 from ._shared import Shared
 
@@ -339,7 +338,7 @@ class HttpProtocol(WebSocketProtocol):
         if shared.only_stages is not None and shared.resolve_stage(path) is None:
             step = _StageNotServed()
         else:
-            step = await drive(
+            step = await shared.invoker.drive(
                 shared.app.connect(path=path, headers=headers, source_ip=self.source_ip, now_ms=now_ms())
             )
         latency = (time.perf_counter() - started) * 1000

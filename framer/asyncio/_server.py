@@ -22,12 +22,14 @@ import threading
 import time
 from typing import Any, Callable, Iterable, Optional
 
+from framer.functions import Runner
 from framer.router import Router
 
 from ._app import App, as_app
 from ._config import ServerConfig
 from ._connection import OPEN
 from ._http import HttpProtocol
+from ._invoke import Invoker
 from ._shared import Shared
 
 __all__ = ["Server", "ServerConfig", "serve", "run_until_signal"]
@@ -48,7 +50,9 @@ class Server:
 
     ``app`` is a :class:`framer.router.Router`, anything with a ``router``
     attribute or a ``build_router()`` method returning one, or an
-    :class:`~._app.App` serving several APIs.
+    :class:`~._app.App` serving several APIs.  ``runner`` (a
+    ``framer.functions.WorkerRunner`` or ``InProcessRunner``) runs its Lambda
+    handlers as functions; the server closes it at shutdown.
     """
 
     def __init__(
@@ -60,6 +64,7 @@ class Server:
         config: Optional[ServerConfig] = None,
         stages: Optional[Iterable[str]] = None,
         log_messages: bool = True,
+        runner: Optional[Runner] = None,
     ) -> None:
         self.router: App = as_app(app)
         self.only_stages: Optional[frozenset[str]] = None
@@ -73,8 +78,9 @@ class Server:
         self.port = port
         self.config = config or ServerConfig()
         self.log_messages = log_messages
+        self.runner = runner
         self._shared = Shared(self.router, self.config, only_stages=self.only_stages,
-                              log_messages=log_messages)
+                              log_messages=log_messages, invoker=Invoker(runner))
         self.connections = self._shared.connections
         # Read by benchmarks/test_bench_memory.py's server process.
         self._protocols = self._shared.protocols
@@ -104,6 +110,8 @@ class Server:
         self._server = await loop.create_server(lambda: HttpProtocol(shared), self.host, self.port)
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
+        shared.invoker.bind(f"http://{_local_host(self.host)}:{self.port}",
+                            per_api=not isinstance(self.router, Router))
         self._sweeper = loop.create_task(self._sweep())
         log.info("serving on ws://%s:%d/{stage} (stages: %s)", self.host, self.port, ", ".join(self.stages()) or "none")
         return self
@@ -168,6 +176,7 @@ class Server:
         for task in list(shared.tasks):
             task.cancel()
         await server.wait_closed() if not shared.protocols else None
+        await shared.invoker.aclose()
         assert self._closed is not None
         self._closed.set()
         log.info("server stopped")
@@ -204,15 +213,25 @@ class Server:
         return len(self.connections.live)
 
 
+def _local_host(host: str) -> str:
+    """The address a worker on this machine reaches a server bound to ``host`` at."""
+    if host in ("", "0.0.0.0", "::", "localhost"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def serve(app: Any, host: str = "127.0.0.1", port: int = 8080, **options: Any) -> Server:
     """Create a :class:`Server`; use ``async with serve(app, host, port) as server:``.
 
-    Keyword options are :class:`ServerConfig` fields (``idle_timeout=5``) or
-    ``log_messages``.
+    Keyword options are :class:`ServerConfig` fields (``idle_timeout=5``),
+    ``log_messages`` or ``runner`` (a ``framer.functions`` runner: the
+    server runs every Lambda handler as a function on it and closes it at
+    shutdown; without one, handlers run in this process as plain calls).
     """
     log_messages = options.pop("log_messages", True)
+    runner = options.pop("runner", None)
     config = options.pop("config", None) or ServerConfig(**options)
-    return Server(app, host, port, config=config, log_messages=log_messages)
+    return Server(app, host, port, config=config, log_messages=log_messages, runner=runner)
 
 
 async def run_until_signal(

@@ -1,5 +1,6 @@
 """What every connection of one server shares: the app, the knobs, the loop,
-the @connections registry, the running tasks and the batched writes."""
+the @connections registry, the invoker (and its function runner), the running
+tasks and the batched writes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, Coroutine, Optional, Protocol
 from ._app import App, HttpApp
 from ._config import ServerConfig
 from ._connections import Connections
-from ._invoke import InlineHandlers
+from ._invoke import InlineHandlers, Invoker
 
 __all__ = ["Shared", "READ_BUFFER_SIZE"]
 
@@ -30,14 +31,16 @@ class Shared:
     """One server's state that its connections read and write."""
 
     def __init__(self, app: App, config: ServerConfig, *,
-                 only_stages: Optional[frozenset[str]], log_messages: bool) -> None:
+                 only_stages: Optional[frozenset[str]], log_messages: bool,
+                 invoker: Invoker) -> None:
         self.app = app
         self.http_app: Optional[HttpApp] = app if isinstance(app, HttpApp) else None
         self.config = config
         self.only_stages = only_stages
         self.log_messages = log_messages
         self.connections = Connections(app, self.resolve_stage)
-        self.inline = InlineHandlers()
+        self.invoker = invoker
+        self.inline = InlineHandlers(enabled=invoker.runner is None)
         self.protocols: set[Any] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.held: list[_Flushable] = []
