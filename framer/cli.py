@@ -211,6 +211,9 @@ def _runner(args: argparse.Namespace) -> "Runner":
         if env_vars is not None:
             logging.getLogger("framer.server").warning(
                 "--env-vars has no effect with --in-process (functions share framer's environment)")
+        # One process, one environment: the region at least is Lambda's.
+        os.environ.setdefault("AWS_REGION", options.region)
+        os.environ.setdefault("AWS_DEFAULT_REGION", options.region)
         return InProcessRunner(options)
     return WorkerRunner(options, env_vars=env_vars)
 

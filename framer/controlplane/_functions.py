@@ -29,7 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional
 
-from framer.functions import Function, FunctionError, FunctionHandler, function_handler
+from framer.functions import (Function, FunctionError, FunctionHandler, function_handler,
+                              runtime_version)
 from framer.router import BadRequestException
 
 from ._errors import ControlPlaneError
@@ -153,7 +154,8 @@ class FunctionRegistry:
                 f"--function must be NAME=module:callable, got {mapping!r}")
         fn = load_callable(spec)
         try:
-            function = Function(name=name, handler=spec, code_dir=Path.cwd())
+            function = Function(name=name, handler=spec, code_dir=Path.cwd(),
+                                runtime=runtime_version())
         except FunctionError as exc:
             raise FunctionSpecError(str(exc)) from None
         self.add(name, function_handler(function, fn), spec=spec)

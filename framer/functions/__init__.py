@@ -44,7 +44,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._context import LambdaContext
-from ._environment import DEFAULT_REGION, EnvVarsFile, lambda_environment
+from ._environment import DEFAULT_REGION, EnvVarsFile, lambda_environment, runtime_version
 from ._handler import FunctionHandler, function_handler
 from ._hook import ConnectionsEndpoints
 from ._inprocess import function_for, load_handler, split_handler
@@ -80,6 +80,7 @@ __all__ = [
     "function_handler",
     "lambda_environment",
     "load_handler",
+    "runtime_version",
     "split_handler",
 ]
 

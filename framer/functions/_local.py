@@ -30,7 +30,7 @@ import resource
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Any, Callable, Mapping, Optional
 
 from . import _logs
@@ -53,13 +53,16 @@ def _is_async(fn: Callable[..., Any]) -> bool:
         getattr(fn, "__call__", None))
 
 
-def reload_callable(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """``handler`` from its module imported again (``importlib.reload``); a
-    bound method or a nested function cannot be found again: kept as it is."""
+def reload_callable(handler: Callable[..., Any], module: Optional[ModuleType]) -> Callable[..., Any]:
+    """``handler`` from ``module`` (the module it was defined in) imported
+    again (``importlib.reload``); a bound method or a nested function cannot
+    be found again: kept as it is."""
     qualname = getattr(handler, "__qualname__", "<")
-    module = sys.modules.get(getattr(handler, "__module__", ""))
     if module is None or inspect.ismethod(handler) or "<" in qualname:
         return handler
+    # Another function's import of the same code directory may have taken the
+    # module out of sys.modules (see load_handler); reload needs it there.
+    sys.modules[module.__name__] = module
     value: Any = importlib.reload(module)
     for part in qualname.split("."):
         value = getattr(value, part)
@@ -73,6 +76,7 @@ class _Loaded:
                  given: Optional[Callable[..., Any]] = None) -> None:
         self.function = function
         self.given = given
+        self.module = sys.modules.get(getattr(given, "__module__", None) or "")
         self.logger = _logs.function_logger(function.name)
         self.arn = arn
         self.limit = limit
@@ -88,7 +92,7 @@ class _Loaded:
             if self.given is None:
                 self.handler = load_handler(self.function)
             elif reload:
-                self.handler = self.given = reload_callable(self.given)
+                self.handler = self.given = reload_callable(self.given, self.module)
             else:
                 self.handler = self.given
         except (FunctionError, ImportError, SyntaxError) as exc:
