@@ -170,6 +170,18 @@ class Invoker:
         self._by_host: dict[str, str] = {}
 
     @property
+    def inline(self) -> bool:
+        """Whether the message path may start coroutine handlers itself (as a
+        plain call, no task): without a runner, and in-process when no
+        ``START``/``END``/``REPORT`` line would be kept (logger
+        ``framer.functions`` below INFO), so ``--in-process`` costs what a
+        plain call does; such a handler has the integration's timeout."""
+        if self.runner is None:
+            return True
+        return isinstance(self.runner, functions.InProcessRunner) and \
+            not logging.getLogger("framer.functions").isEnabledFor(logging.INFO)
+
+    @property
     def in_process(self) -> bool:
         """True when every handler runs in this process (no runner, or ``InProcessRunner``)."""
         return self.runner is None or isinstance(self.runner, functions.InProcessRunner)

@@ -40,7 +40,7 @@ class Shared:
         self.log_messages = log_messages
         self.connections = Connections(app, self.resolve_stage)
         self.invoker = invoker
-        self.inline = InlineHandlers(enabled=invoker.runner is None)
+        self.inline = InlineHandlers(enabled=invoker.inline)
         self.protocols: set[Any] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.held: list[_Flushable] = []
