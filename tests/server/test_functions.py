@@ -35,8 +35,9 @@ def _free_port() -> int:
 class Serve:
     """``python -m framer serve ARGS`` in ``cwd``; its stderr lines in ``lines``."""
 
-    def __init__(self, cwd: Path, *args: str, env: Optional[dict[str, str]] = None) -> None:
-        self.port = _free_port()
+    def __init__(self, cwd: Path, *args: str, env: Optional[dict[str, str]] = None,
+                 port: Optional[int] = None) -> None:
+        self.port = port or _free_port()
         environment = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
         for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
             environment.pop(key, None)
