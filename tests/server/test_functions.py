@@ -259,10 +259,11 @@ def test_a_reply_over_128_kib_is_an_integration_failure(mode: str, code: Path, a
         running.stop()
 
 
-def test_a_post_over_128_kib_is_refused_with_413(server: Serve) -> None:
+def test_a_post_over_128_kib_is_refused_with_413_and_logged(server: Serve) -> None:
     with connect(server.url()) as ws:
         assert _ask(ws, "bigpost") == "413 PayloadTooLargeException"
         assert _say(ws, "still open") == "still open"
+    server.wait_for(r"bigpost: @connections PostToConnection failed: 413 PayloadTooLargeException")
 
 
 def test_reload_replaces_workers_and_keeps_connections_open(code: Path) -> None:
