@@ -41,6 +41,7 @@ from typing import Any, Awaitable, Callable, Coroutine, Optional, Union
 from framer import functions
 from framer.functions import (ConnectionsEndpoints, Function, FunctionError, FunctionHandler,
                               LambdaContext, Runner, RunnerOptions, function_for)
+from framer.functions._coroutine import resume
 from framer.router import Invocation, InvocationKind, Invoke, Raised, Returned, TimedOut
 
 from ._http_client import http_request
@@ -299,7 +300,7 @@ async def finish(coro: Coroutine[Any, Any, Any], yielded: Any, timeout: Optional
     finishes without awaiting costs no task); this finishes one that did not,
     within *timeout*, as ``run_invocation`` would have.
     """
-    return await _outcome(asyncio.wait_for(_step(coro, yielded), timeout))
+    return await _outcome(asyncio.wait_for(resume(coro, yielded), timeout))
 
 
 async def _outcome(work: Awaitable[Any]) -> Outcome:
@@ -313,30 +314,6 @@ async def _outcome(work: Awaitable[Any]) -> Outcome:
     except Exception as exc:  # the handler's own failure: the router decides what it means
         return Raised(error=exc)
     return Returned(value=value)
-
-
-async def _step(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:
-    """Do what ``asyncio.Task`` would have done for *coro*: wait for the future
-    it yielded, resume it, repeat; cancellation is thrown into it."""
-    while True:
-        try:
-            if yielded is None:
-                await asyncio.sleep(0)  # a bare ``yield``: give the loop one turn
-            else:
-                await asyncio.wait((yielded,))  # never raises the future's own error
-        except asyncio.CancelledError as cancel:
-            # We were cancelled (timeout): cancel what it waits for, tell it.
-            if yielded is not None:
-                yielded.cancel()
-            try:
-                yielded = coro.throw(cancel)
-            except StopIteration as stop:
-                return stop.value
-            continue
-        try:
-            yielded = coro.send(None)
-        except StopIteration as stop:
-            return stop.value
 
 
 class InlineHandlers(dict[Any, bool]):

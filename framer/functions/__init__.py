@@ -34,6 +34,7 @@ change); ``RunnerOptions(connections_hook=False)`` turns the boto3 rewrite off.
 - ``_watch``: ``--reload``, mtime polling of code directories.
 - ``_handler``: ``FunctionHandler``, a ``Function`` where a router wants a handler.
 - ``_logs``: ``START``/``END``/``REPORT`` lines through ``logging``.
+- ``_coroutine``: ``resume``, finishing an ``async def`` handler started by hand.
 
 ``WorkerRunner`` and ``InProcessRunner`` are imported on first use, so
 importing ``LambdaContext`` (as ``framer.router`` does) stays light.
