@@ -118,8 +118,8 @@ def function_for(handler: Handler, *, name: Optional[str] = None, **fields: Any)
     module_name = getattr(handler, "__module__", None)
     label = f"handler {qualname or handler!r}"
     if inspect.ismethod(handler):
-        raise FunctionError(f"{label}: a bound method cannot run in a worker process (its "
-                            "object is in this one): run it in-process")
+        raise FunctionError(f"{label}: a bound method cannot run in a worker process, its "
+                            "object being in this one (or run it in-process)")
     if not qualname or not module_name or "<locals>" in qualname or "<lambda>" in qualname:
         raise FunctionError(f"{label}: only a function or class defined at the top level of a "
                             "module can run in a worker process (or run it in-process)")
