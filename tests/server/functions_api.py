@@ -26,7 +26,7 @@ def _configured(handler, **fields):
     return function_handler(function_for(handler, **fields), handler)
 
 
-_route("$connect", app.onconnect, two_way=False)
+_route("$connect", _configured(app.onconnect, timeout_s=1), two_way=False)
 _route("$default", app.echo)
 _route("aecho", app.aecho)
 _route("env", _configured(app.env, environment={"GREETING": "hello"}, memory_mb=256))

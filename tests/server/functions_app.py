@@ -11,6 +11,11 @@ import boto3
 
 
 def onconnect(event, context):
+    query = event.get("queryStringParameters") or {}
+    if "slow" in query:
+        time.sleep(5)  # past this function's 1 s timeout
+    if "boom" in query:
+        raise ValueError("refused by the handler")
     print("connect", event["requestContext"]["connectionId"])
     return {"statusCode": 200}
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 HERE = Path(__file__).resolve().parent
@@ -294,3 +295,18 @@ def test_in_process_mode_runs_handlers_in_the_server(code: Path) -> None:
             assert _ask(ws, "version") == "v2", "\n".join(running.lines)
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize("query, reason", [
+    ("slow=1", "Task timed out after 1.00 seconds"),
+    ("boom=1", "ValueError: refused by the handler"),
+])
+def test_a_failing_connect_function_refuses_the_handshake_with_502(server: Serve, query: str,
+                                                                    reason: str) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(server.url("dev") + "?" + query, open_timeout=WAIT)
+    assert refused.value.response.status_code == 502
+    assert json.loads(refused.value.response.body) == {"message": "Internal server error"}
+    server.wait_for(rf"route=\$connect id=- status=502 .*{re.escape(reason)}")
+    with connect(server.url()) as ws:  # the next handshake is accepted
+        assert _say(ws, "open") == "open"
