@@ -23,32 +23,22 @@ from typing import Any, Iterator
 
 import pytest
 
-from test_bench_server import WEBSOCKETS_SERVER, _masked_text_frame, _open, _Process
+from test_bench_server import ROOT, WEBSOCKETS_SERVER, _masked_text_frame, _open, _Process
 
 CLIENTS = 10
 MESSAGES = 300 if os.environ.get("FRAMER_BENCH_QUICK") else 1000  # per client per round
 ROUNDS = 3
 PAYLOAD = b"x" * 64
 
-FRAMER_SERVER = """
-import asyncio, logging
-from framer.asyncio import serve
-from framer.demo import build_demo
-from framer.functions import InProcessRunner, WorkerRunner
-from framer.router import Quotas
-logging.disable(logging.CRITICAL)
-demo = build_demo()
-demo.gateway.quotas = Quotas(account_rate_limit=1e6, account_burst_limit=10**6,
-                             new_connections_per_second=10_000.0)
-demo.gateway.update_stage(demo.api_id, "dev", default_route_settings={
-    "throttlingBurstLimit": 10**6, "throttlingRateLimit": 1e6})
-async def main():
-    runner = {"workers": WorkerRunner, "in-process": InProcessRunner, "plain": lambda: None}[MODE]()
-    async with serve(demo, "127.0.0.1", 0, log_messages=False, runner=runner) as server:
-        print(server.port, flush=True)
-        await server.serve_forever()
-asyncio.run(main())
-"""
+# tests/server/unthrottled_demo.py (the demo with its throttling raised), served
+# with a runner; MODE is replaced per row.
+_UNTHROTTLED = (ROOT / "tests" / "server" / "unthrottled_demo.py").read_text()
+_SERVE = 'serve(demo, "127.0.0.1", 0, log_messages=False)'
+assert _SERVE in _UNTHROTTLED, "unthrottled_demo.py changed: update this benchmark"
+FRAMER_SERVER = (
+    "from framer.functions import InProcessRunner, WorkerRunner\n"
+    + _UNTHROTTLED.replace(_SERVE, _SERVE[:-1] + ", runner={'workers': WorkerRunner, "
+                           "'in-process': InProcessRunner, 'plain': lambda: None}[MODE]())"))
 
 SERVERS = {
     "framer-workers": (FRAMER_SERVER.replace("MODE", "'workers'"), "/dev"),
