@@ -159,9 +159,10 @@ class Invoker:
     events' ``domainName``, from the first event of that API.
     """
 
-    def __init__(self, runner: Optional[Runner], *, options: Optional[RunnerOptions] = None) -> None:
+    def __init__(self, runner: Optional[Runner]) -> None:
         self.runner = runner
-        self._options = options or getattr(runner, "options", None) or RunnerOptions()
+        # The fallback in-process runner is configured as the server's runner.
+        self._options: RunnerOptions = getattr(runner, "options", None) or RunnerOptions()
         self._local: Optional[Runner] = None  # in-process, for what a worker cannot import
         self._targets: dict[Any, tuple[Function, Runner]] = {}
         self._names: set[str] = set()
