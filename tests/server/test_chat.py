@@ -83,3 +83,33 @@ def test_chat_under_a_router(chat_code: Path, tmp_path: Path, mode_args: list[st
         _broadcast(server.url("prod"))
     finally:
         server.stop()
+
+
+def test_region_option_is_the_region_of_domain_names_arns_and_environment(tmp_path: Path) -> None:
+    shutil.copy(Path(__file__).resolve().parent / "functions_app.py", tmp_path)
+    server = Serve(tmp_path, "--state-dir", str(tmp_path / "state"), "--region", "eu-west-2",
+                   "--function", "env=functions_app:env")
+    try:
+        client = boto3.client("apigatewayv2", endpoint_url=f"http://127.0.0.1:{server.port}",
+                              region_name="eu-west-2", aws_access_key_id="x",
+                              aws_secret_access_key="x")
+        api_id = client.create_api(Name="r", ProtocolType="WEBSOCKET",
+                                   RouteSelectionExpression="$request.body.action")["ApiId"]
+        uri = ("arn:aws:apigateway:eu-west-2:lambda:path/2015-03-31/functions/"
+               "arn:aws:lambda:eu-west-2:123456789012:function:env/invocations")
+        integration = client.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY",
+                                                IntegrationUri=uri)["IntegrationId"]
+        route = client.create_route(ApiId=api_id, RouteKey="$default",
+                                    RouteResponseSelectionExpression="$default",
+                                    Target=f"integrations/{integration}")["RouteId"]
+        client.create_route_response(ApiId=api_id, RouteId=route, RouteResponseKey="$default")
+        client.create_stage(ApiId=api_id, StageName="dev")
+        client.create_deployment(ApiId=api_id, StageName="dev")
+        with connect(f"ws://127.0.0.1:{server.port}/{api_id}/dev") as ws:
+            ws.send("where")
+            answer = json.loads(ws.recv(WAIT))
+    finally:
+        server.stop()
+    assert answer["domainName"] == f"{api_id}.execute-api.eu-west-2.amazonaws.com"
+    assert answer["arn"] == "arn:aws:lambda:eu-west-2:123456789012:function:env"
+    assert answer["env"]["AWS_REGION"] == "eu-west-2"
