@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 if TYPE_CHECKING:
     from framer.asyncio import AccessKey, ServerConfig
     from framer.controlplane import FunctionRegistry
+    from framer.functions import Runner
 
 __all__ = ["main", "load_app"]
 
@@ -175,7 +176,22 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--parameter-overrides", action="extend", nargs="+", default=[],
                        metavar="KEY=VALUE", help="template parameter values, as sam deploy takes them")
     serve.add_argument("--reload", action="store_true",
-                       help="apply changes to the template as a new deployment of its stages")
+                       help="replace a function's workers when a file under its code directory "
+                            "changes (in-process: reload its module), and apply changes to the "
+                            "template as a new deployment of its stages")
+    serve.add_argument("--in-process", action="store_true",
+                       help="run handlers in framer's own process (for breakpoints and speed) "
+                            "instead of worker processes per function")
+    serve.add_argument("--region", default=None, metavar="REGION",
+                       help="the AWS region in ARNs, domain names and functions' AWS_REGION "
+                            "(default us-east-1; a template: $AWS_REGION if set)")
+    serve.add_argument("--env-vars", default=None, metavar="FILE",
+                       help="functions' environment variables in sam local's JSON format "
+                            "({\"FunctionName\": {\"VAR\": \"value\"}, \"Parameters\": {...}}); "
+                            "worker processes only")
+    serve.add_argument("--no-connections-hook", action="store_true",
+                       help="leave boto3 alone: @connections calls to https://{domainName}/{stage} "
+                            "go to that host instead of framer")
     _add_functions_parser(sub)
     return parser
 
@@ -240,6 +256,28 @@ def _server_config(args: argparse.Namespace) -> "ServerConfig":
     )
 
 
+def _runner(args: argparse.Namespace) -> "Runner":
+    """The runner of the server's functions: worker processes, or ``--in-process``."""
+    from framer.functions import (DEFAULT_REGION, EnvVarsFile, FunctionError, InProcessRunner,
+                                  RunnerOptions, WorkerRunner)
+
+    try:
+        options = RunnerOptions(region=args.region or DEFAULT_REGION, reload=args.reload,
+                                connections_hook=not args.no_connections_hook)
+        env_vars = EnvVarsFile.load(args.env_vars) if args.env_vars else None
+    except (FunctionError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    if args.in_process:
+        if env_vars is not None:
+            logging.getLogger("framer.server").warning(
+                "--env-vars has no effect with --in-process (functions share framer's environment)")
+        # One process, one environment: the region at least is Lambda's.
+        os.environ.setdefault("AWS_REGION", options.region)
+        os.environ.setdefault("AWS_DEFAULT_REGION", options.region)
+        return InProcessRunner(options)
+    return WorkerRunner(options, env_vars=env_vars)
+
+
 def _serve(args: argparse.Namespace) -> None:
     """Check the options, then run the one library call they ask for."""
     from framer.asyncio import Server, run_until_signal
@@ -267,18 +305,22 @@ def _serve(args: argparse.Namespace) -> None:
 
         functions = _functions(args.function)
 
+        runner = _runner(args)
+
         def run() -> None:
             serve_gateway(args.host, args.port, state_dir=args.state_dir,
-                          functions=functions, config=config)
+                          functions=functions, config=config, runner=runner,
+                          region=args.region or "us-east-1")
     else:
         if args.demo:
             from framer.demo import build_demo
 
-            app: Any = build_demo()
+            app: Any = build_demo(region=args.region or "us-east-1")
         else:
             app = load_app(args.app)
         try:
-            server = Server(app, args.host, args.port, config=config, stages=args.stage)
+            server = Server(app, args.host, args.port, config=config, stages=args.stage,
+                            runner=_runner(args))
         except (TypeError, ValueError) as exc:
             raise CliError(str(exc)) from None
 
@@ -313,7 +355,7 @@ def _serve_template(args: argparse.Namespace, control_plane: bool) -> None:
     try:
         serve_template(path, args.host, args.port, overrides=args.parameter_overrides,
                        stage=args.stage[0] if args.stage else None, reload=args.reload,
-                       config=_server_config(args))
+                       config=_server_config(args), runner=_runner(args), region=args.region)
     except ValueError as exc:  # framer.template.TemplateError is one
         raise CliError(str(exc)) from None
     except OSError as exc:

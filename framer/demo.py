@@ -11,6 +11,11 @@ echo route:
 - anything else (``$default``, including non-JSON text) is echoed back to the
   sender through a two-way route (a ``$default`` route response).
 
+The chat's handlers share the connection table, so they are methods of
+``Demo`` and run in framer's process; ``echo`` is a module-level function,
+so ``framer serve --demo`` runs it in worker processes like any function
+(``--in-process`` keeps it in the server's process).
+
 Route selection expression: ``$request.body.action``; one stage, ``dev``.
 """
 
@@ -23,7 +28,7 @@ from typing import Any
 from framer.asyncio import GoneException, LimitExceededException, management_api
 from framer.router import Gateway, Router
 
-__all__ = ["Demo", "build_demo", "DEMO_STAGE"]
+__all__ = ["Demo", "build_demo", "echo", "DEMO_STAGE"]
 
 #: The stage the demo is deployed to: ``ws://127.0.0.1:8080/dev``.
 DEMO_STAGE = "dev"
@@ -36,9 +41,10 @@ def _utc_now() -> datetime:
 class Demo:
     """The demo API: its gateway, its router, and the in-memory connection table."""
 
-    def __init__(self, stage: str = DEMO_STAGE, domain_name: str = "localhost") -> None:
+    def __init__(self, stage: str = DEMO_STAGE, domain_name: str = "localhost", *,
+                 region: str = "us-east-1") -> None:
         self.connections: set[str] = set()
-        self.gateway = Gateway(clock=_utc_now)
+        self.gateway = Gateway(clock=_utc_now, region=region)
         gw = self.gateway
         api = gw.create_api(name="framer-demo-chat", route_selection_expression="$request.body.action")
         self.api_id = api.api_id
@@ -57,7 +63,7 @@ class Demo:
         route("$connect", self.on_connect)
         route("$disconnect", self.on_disconnect)
         route("sendmessage", self.send_message)
-        route("$default", self.echo, two_way=True)
+        route("$default", echo, two_way=True)
         gw.create_stage(api.api_id, stage)
         gw.create_deployment(api.api_id, stage_name=stage, description="framer demo")
         self.router = Router(gw, api.api_id, domain_name=domain_name)
@@ -89,11 +95,13 @@ class Demo:
                 pass  # that client is not reading; it misses this message
         return {"statusCode": 200, "body": "Data sent."}
 
-    async def echo(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """Send the message back to its sender (two-way ``$default`` route)."""
-        return {"statusCode": 200, "body": event.get("body", "")}
 
 
-def build_demo(stage: str = DEMO_STAGE) -> Demo:
-    """A fresh demo API, deployed to *stage*."""
-    return Demo(stage)
+async def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Send the message back to its sender (two-way ``$default`` route)."""
+    return {"statusCode": 200, "body": event.get("body", "")}
+
+
+def build_demo(stage: str = DEMO_STAGE, *, region: str = "us-east-1") -> Demo:
+    """A fresh demo API, deployed to *stage*, in *region*."""
+    return Demo(stage, region=region)

@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Coroutine, Optional
+from typing import Any, Coroutine, Optional, Union
 
 from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from framer import WSConnection
-from framer.router import Accept, Closed, Connection, Invoke, Raised, Reply
+from framer._limits import API_GATEWAY_MAX_MESSAGE_SIZE as MAX_MESSAGE_BYTES
+from framer.router import Accept, Closed, Connection, Invoke, Raised, Reply, TimedOut
+from framer.router._frames import INTERNAL_SERVER_ERROR, error_frame
 
-from ._invoke import drive, finish, is_async_callable
+from ._invoke import FunctionFailed, Outcome, finish, is_async_callable
 from ._management import GoneException, LimitExceededException, current_registry
 from ._shared import Shared
 
@@ -41,6 +43,12 @@ _monotonic = time.monotonic
 """The clock of the idle timeout and the maximum duration (``opened_at``,
 ``last_active``): read on every message, so directly, not through
 ``loop.time()`` (the default loop's clock is the same one)."""
+
+
+_SMALL_REPLY = MAX_MESSAGE_BYTES // 4
+"""A reply of at most this many characters is within the 128 KiB limit
+however it encodes (UTF-8: at most 4 bytes a character): only a longer one
+is encoded to be measured."""
 
 
 def now_ms() -> int:
@@ -233,6 +241,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         conn = self.conn
         assert conn is not None
         step: Any = conn.receive_text(text, now_ms=_time_ns() // 1_000_000)
+        failed: Optional[BaseException] = None
         # Run coroutine handlers eagerly: one that finishes without awaiting
         # (an echo, a lookup) costs no task and no extra loop iteration.
         while type(step) is Invoke:
@@ -262,26 +271,43 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
                 continue
             except Exception as exc:
                 step = step.resume(Raised(error=exc))
+                failed = exc
                 continue
             shared.spawn(self._message_suspended(step, coro, yielded, started))
             return
         # Delivered in the same call that received it: last_active (set above)
         # is already the delivery time.
-        self._deliver(step, started, False)
+        self._deliver(step, started, False, failed)
 
-    async def _message(self, step: Invoke, started: float) -> None:
+    async def _message(self, step: Any, started: float) -> None:
         current_registry.set(self.shared.connections)  # this task runs in its own copy of the context
-        self._deliver(await drive(step), started)
+        await self._finish(step, None, started)
 
     async def _message_suspended(self, step: Invoke, coro: Coroutine[Any, Any, Any],
                                  yielded: Any, started: float) -> None:
         current_registry.set(self.shared.connections)
-        outcome = await finish(coro, yielded, step.invocation.timeout_s)
-        self._deliver(await drive(step.resume(outcome)), started)
+        await self._finish(step, await finish(coro, yielded, step.invocation.timeout_s), started)
 
-    def _deliver(self, reply: Reply, started: float, touch: bool = True) -> None:
+    async def _finish(self, step: Any, outcome: Optional[Outcome], started: float) -> None:
+        """Resume ``step`` with ``outcome`` (or run it), run what follows, deliver."""
+        run = self.shared.invoker.run
+        failed: Union[BaseException, TimedOut, None] = None
+        while type(step) is Invoke:
+            if outcome is None:
+                outcome = await run(step.invocation)
+            if type(outcome) is Raised:
+                failed = outcome.error
+            elif type(outcome) is TimedOut:
+                failed = outcome
+            step, outcome = step.resume(outcome), None
+        self._deliver(step, started, True, failed)
+
+    def _deliver(self, reply: Reply, started: float, touch: bool = True,
+                 failed: Union[BaseException, TimedOut, None] = None) -> None:
         frames = reply.frames
         if frames and self.state == OPEN:
+            if max(map(len, frames)) > _SMALL_REPLY:
+                frames = self._within_limit(reply, frames)
             if self.transport is not None:  # flush drops them if it is closing by then
                 assert self.ws is not None
                 send_text = self.ws.send_text  # whole text messages: no event object
@@ -298,12 +324,46 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
                     unsent.append(data)
             if touch:
                 self.last_active = _monotonic()
-        if self.shared.log_messages and log.isEnabledFor(logging.INFO):
+        if failed is not None:
+            self._log_failure(reply, started, failed)
+        elif self.shared.log_messages and log.isEnabledFor(logging.INFO):
             log.info(
                 "message stage=%s route=%s id=%s status=%s latency=%.1fms",
                 self.stage, reply.route_key, self.connection_id, "ok" if reply.frames is not None else "-",
                 (time.perf_counter() - started) * 1000,
             )
+
+    def _log_failure(self, reply: Reply, started: float,
+                     failed: Union[BaseException, TimedOut]) -> None:
+        """The route's log line for an invocation that did not return; an
+        exception raised in this process comes with its traceback (a
+        function's own is logged by its runner)."""
+        error = failed if isinstance(failed, BaseException) else None
+        log.error(
+            "message stage=%s route=%s id=%s status=failed latency=%.1fms error=%s",
+            self.stage, reply.route_key, self.connection_id,
+            (time.perf_counter() - started) * 1000,
+            "integration timed out" if error is None else f"{type(error).__name__}: {error}",
+            exc_info=error if error is not None and not isinstance(error, FunctionFailed) else None,
+        )
+
+    def _within_limit(self, reply: Reply, frames: tuple[str, ...]) -> tuple[str, ...]:
+        """``frames`` with each reply over API Gateway's 128 KiB message limit
+        replaced by what it sends for a failed integration (the limit is the
+        integration's to meet, not the client's: the connection stays open)."""
+        kept = []
+        for frame in frames:
+            size = len(frame.encode("utf-8")) if len(frame) > _SMALL_REPLY else len(frame)
+            if size > MAX_MESSAGE_BYTES:
+                log.error(
+                    "message stage=%s route=%s id=%s: the integration's reply of %d bytes "
+                    "exceeds API Gateway's message limit of %d bytes; sent "
+                    "'Internal server error' instead", self.stage, reply.route_key,
+                    self.connection_id, size, MAX_MESSAGE_BYTES)
+                frame = error_frame(INTERNAL_SERVER_ERROR, connection_id=self.connection_id or "",
+                                    request_id=reply.request_id)
+            kept.append(frame)
+        return tuple(kept)
 
     # -- closing --------------------------------------------------------------
 
@@ -349,7 +409,8 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         started = time.perf_counter()
         token = current_registry.set(self.shared.connections)
         try:
-            step = await drive(conn.disconnect(code=code, reason=reason, now_ms=now_ms()))
+            step = await self.shared.invoker.drive(
+                conn.disconnect(code=code, reason=reason, now_ms=now_ms()))
         finally:
             current_registry.reset(token)
         error = getattr(step, "error", None) if isinstance(step, Closed) else None

@@ -26,7 +26,6 @@ from framer.router import Accept, Refuse
 
 from ._connection import CLOSED, CLOSING, CONNECTING, HTTP, WebSocketProtocol, log, now_ms
 from ._engine import new_server_connection
-from ._invoke import drive
 from ._app import HttpAnswer
 from ._management import ForbiddenException, PayloadTooLargeException
 from ._shared import Shared
@@ -416,7 +415,7 @@ class HttpProtocol(WebSocketProtocol):
         if shared.only_stages is not None and shared.resolve_stage(path) is None:
             step = _StageNotServed()
         else:
-            step = await drive(
+            step = await shared.invoker.drive(
                 shared.app.connect(path=path, headers=headers, source_ip=self.source_ip, now_ms=now_ms())
             )
         latency = (time.perf_counter() - started) * 1000

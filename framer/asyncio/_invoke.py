@@ -1,17 +1,30 @@
 """Running integration handlers: the I/O half of what the router decides.
 
 The router says *which* handler to call with *which* event; this module calls
-it.  :func:`run_invocation` is the one entry point: an ``Invocation`` (a
-Lambda handler or an HTTP_PROXY call, an event, a timeout) in, the router's
-outcome (``Returned``, ``Raised`` or ``TimedOut``) out; :func:`drive` feeds
-outcomes back until the router's step is final.  A runner of another kind
-(worker processes per function) replaces ``run_invocation``.
+it.  :class:`Invoker` is the one entry point: ``run(invocation)`` takes an
+``Invocation`` (a Lambda handler or an HTTP_PROXY call, an event, a timeout)
+and gives the router's outcome (``Returned``, ``Raised`` or ``TimedOut``);
+``drive`` feeds outcomes back until the router's step is final.
 
-Coroutine functions run on the event loop; plain functions run in the loop's
-default thread pool so a blocking handler cannot stall every other connection
-(Lambda runs each invocation in isolation too).  Both are bounded by
-the integration timeout; a sync handler that overruns keeps its thread until it
-returns, but its result is ignored, as API Gateway ignores a late Lambda.
+With a runner (``framer serve``: ``framer.functions.WorkerRunner`` by
+default, ``InProcessRunner`` with ``--in-process``) every Lambda handler is a
+*function*: a ``FunctionHandler`` is its own ``Function``; a plain callable
+(a ``Router`` integration's ``handler=``) becomes one with ``function_for``
+(Lambda's defaults: 3 s, 128 MB).  A callable a worker process cannot import
+(a nested function, a lambda, a bound method) runs in-process instead, with a
+logged note, so every router keeps working.  API Gateway's own integration
+timeout (29 s) bounds the runner's invocation: past it the client gets
+``Endpoint request timed out`` and the invocation is cancelled (its worker
+killed).  Every other failure of a function (raised, timed out, crashed,
+throttled) reaches the router as ``Raised(FunctionFailed)``, which API
+Gateway answers as a Lambda error (``Internal server error``, or 502 on
+``$connect``: ``apigateway-websocket.md`` sections 2.3 and 6.5).
+
+Without a runner (``Server`` embedded without one) handlers run in this
+process as before: coroutine functions on the event loop; plain functions in
+the loop's default thread pool, bounded by the integration timeout (a sync
+handler that overruns keeps its thread until it returns; its result is
+ignored, as API Gateway ignores a late Lambda).
 """
 
 from __future__ import annotations
@@ -20,24 +33,31 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import logging
 import time
 import uuid
 from typing import Any, Awaitable, Callable, Coroutine, Optional, Union
 
-from framer.functions import LambdaContext
+from framer import functions
+from framer.functions import (ConnectionsEndpoints, Function, FunctionError, FunctionHandler,
+                              LambdaContext, Runner, RunnerOptions, function_for)
+from framer.functions._coroutine import resume
 from framer.router import Invocation, InvocationKind, Invoke, Raised, Returned, TimedOut
 
 from ._http_client import http_request
 
 __all__ = [
+    "FunctionFailed",
     "InlineHandlers",
+    "Invoker",
     "Outcome",
     "call_handler",
-    "drive",
     "finish",
     "is_async_callable",
     "run_invocation",
 ]
+
+log = logging.getLogger("framer.server")
 
 #: What running an invocation came to, as the router's ``Invoke.resume`` takes it.
 Outcome = Union[Returned, Raised, TimedOut]
@@ -100,7 +120,7 @@ async def call_handler(
 
 
 async def run_invocation(invocation: Invocation) -> Outcome:
-    """Run one invocation within its timeout and say what happened.
+    """Run one invocation in this process within its timeout and say what happened.
 
     The handler's own failure is ``Raised`` (the router decides what it
     means), an overrun ``TimedOut``; cancellation propagates.
@@ -114,11 +134,164 @@ async def run_invocation(invocation: Invocation) -> Outcome:
     return await _outcome(asyncio.wait_for(http_request(invocation.http), invocation.timeout_s))
 
 
-async def drive(step: Any) -> Any:
-    """Run invocations until the router returns a final step."""
-    while isinstance(step, Invoke):
-        step = step.resume(await run_invocation(step.invocation))
-    return step
+class FunctionFailed(Exception):
+    """A function's invocation did not return: it raised, timed out, crashed
+    or was throttled (``outcome`` is the runner's ``framer.functions`` outcome)."""
+
+    def __init__(self, function: str, outcome: functions.Outcome) -> None:
+        if isinstance(outcome, functions.Raised):
+            text = f"{outcome.error_type}: {outcome.error_message}"
+        else:
+            assert not isinstance(outcome, functions.Returned)
+            text = outcome.message
+        super().__init__(f"function {function!r} failed: {text}")
+        self.function = function
+        self.outcome = outcome
+
+
+class Invoker:
+    """Runs a server's invocations: Lambda handlers as functions on ``runner``
+    (or in this process without one), HTTP_PROXY calls here.
+
+    ``bind(base, per_api=...)`` says where this server's management API is
+    (``http://127.0.0.1:PORT``; ``per_api``: one API per ``/{apiId}`` prefix);
+    the runners learn each API's @connections endpoint, under its id and its
+    events' ``domainName``, from the first event of that API.
+    """
+
+    def __init__(self, runner: Optional[Runner]) -> None:
+        self.runner = runner
+        # The fallback in-process runner is configured as the server's runner.
+        self._options: RunnerOptions = getattr(runner, "options", None) or RunnerOptions()
+        self._local: Optional[Runner] = None  # in-process, for what a worker cannot import
+        self._targets: dict[Any, tuple[Function, Runner]] = {}
+        self._names: set[str] = set()
+        self._base = ""
+        self._per_api = False
+        self._by_api_id: dict[str, str] = {}
+        self._by_host: dict[str, str] = {}
+
+    @property
+    def inline(self) -> bool:
+        """Whether the message path may start coroutine handlers itself (as a
+        plain call, no task): without a runner, and in-process when no
+        ``START``/``END``/``REPORT`` line would be kept (logger
+        ``framer.functions`` below INFO), so ``--in-process`` costs what a
+        plain call does; such a handler has the integration's timeout."""
+        if self.runner is None:
+            return True
+        return isinstance(self.runner, functions.InProcessRunner) and \
+            not logging.getLogger("framer.functions").isEnabledFor(logging.INFO)
+
+    @property
+    def in_process(self) -> bool:
+        """True when every handler runs in this process (no runner, or ``InProcessRunner``)."""
+        return self.runner is None or isinstance(self.runner, functions.InProcessRunner)
+
+    def bind(self, base: str, *, per_api: bool) -> None:
+        """Where this server's management API listens (after binding its port)."""
+        self._base, self._per_api = base.rstrip("/"), per_api
+
+    async def drive(self, step: Any) -> Any:
+        """Run invocations until the router returns a final step."""
+        while isinstance(step, Invoke):
+            step = step.resume(await self.run(step.invocation))
+        return step
+
+    async def run(self, invocation: Invocation) -> Outcome:
+        """Run one invocation and say what happened (cancellation propagates)."""
+        if self.runner is None or invocation.kind is not InvocationKind.LAMBDA:
+            return await run_invocation(invocation)
+        function, runner = self._target(invocation.handler)
+        event = invocation.event
+        self._learn(event)
+        context = invocation.context
+        request_id = context.aws_request_id if context is not None else str(uuid.uuid4())
+        try:
+            outcome = await asyncio.wait_for(
+                runner.invoke(function, event, request_id=request_id), invocation.timeout_s)
+        except asyncio.TimeoutError:  # API Gateway's integration timeout
+            return TimedOut()
+        if type(outcome) is functions.Returned:
+            return Returned(value=outcome.value)
+        return Raised(error=FunctionFailed(function.name, outcome))
+
+    def _target(self, handler: Any) -> tuple[Function, Runner]:
+        """The function a handler is and the runner that runs it (remembered)."""
+        try:
+            return self._targets[handler]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable: not remembered
+            return self._resolve(handler)
+        target = self._targets[handler] = self._resolve(handler)
+        return target
+
+    def _resolve(self, handler: Any) -> tuple[Function, Runner]:
+        runner = self.runner
+        assert runner is not None
+        if isinstance(handler, FunctionHandler):
+            return handler.function, runner
+        name = self._unique(getattr(handler, "__name__", None) or "handler")
+        try:
+            function = function_for(handler, name=name)
+        except FunctionError as exc:
+            if not self.in_process:
+                log.info("%s: framer runs it in its own process", exc)
+            function = Function(name=name, handler=f"{getattr(handler, '__module__', None)}:{name}")
+            local = self._in_process_runner()
+            local.adopt(function, handler)
+            return function, local
+        if isinstance(runner, functions.InProcessRunner):
+            runner.adopt(function, handler)
+        return function, runner
+
+    def _unique(self, name: str) -> str:
+        base = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:60] or "handler"
+        name, n = base, 1
+        while name in self._names:
+            n += 1
+            name = f"{base}-{n}"
+        self._names.add(name)
+        return name
+
+    def _in_process_runner(self) -> functions.InProcessRunner:
+        runner = self.runner
+        if isinstance(runner, functions.InProcessRunner):
+            return runner
+        if self._local is None:
+            self._local = functions.InProcessRunner(self._options)
+            self._local.set_connections(self._endpoints())
+        assert isinstance(self._local, functions.InProcessRunner)
+        return self._local
+
+    def _learn(self, event: Any) -> None:
+        """Map the event's API (its id and domain name) to this server's management API."""
+        try:
+            request = event["requestContext"]
+            api_id, host = request["apiId"], request["domainName"]
+        except (KeyError, TypeError):
+            return
+        if self._by_host.get(host) is not None and api_id in self._by_api_id:
+            return
+        base = f"{self._base}/{api_id}" if self._per_api else self._base
+        if not base:
+            return
+        self._by_api_id[api_id] = base
+        self._by_host[host] = base
+        endpoints = self._endpoints()
+        for runner in (self.runner, self._local):
+            if runner is not None:
+                runner.set_connections(endpoints)
+
+    def _endpoints(self) -> ConnectionsEndpoints:
+        return ConnectionsEndpoints(by_api_id=self._by_api_id, by_host=self._by_host)
+
+    async def aclose(self) -> None:
+        """Stop every worker and watcher of the runners."""
+        for runner in (self.runner, self._local):
+            if runner is not None:
+                await runner.aclose()
 
 
 async def finish(coro: Coroutine[Any, Any, Any], yielded: Any, timeout: Optional[float]) -> Outcome:
@@ -128,7 +301,7 @@ async def finish(coro: Coroutine[Any, Any, Any], yielded: Any, timeout: Optional
     finishes without awaiting costs no task); this finishes one that did not,
     within *timeout*, as ``run_invocation`` would have.
     """
-    return await _outcome(asyncio.wait_for(_step(coro, yielded), timeout))
+    return await _outcome(asyncio.wait_for(resume(coro, yielded), timeout))
 
 
 async def _outcome(work: Awaitable[Any]) -> Outcome:
@@ -144,40 +317,21 @@ async def _outcome(work: Awaitable[Any]) -> Outcome:
     return Returned(value=value)
 
 
-async def _step(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:
-    """Do what ``asyncio.Task`` would have done for *coro*: wait for the future
-    it yielded, resume it, repeat; cancellation is thrown into it."""
-    while True:
-        try:
-            if yielded is None:
-                await asyncio.sleep(0)  # a bare ``yield``: give the loop one turn
-            else:
-                await asyncio.wait((yielded,))  # never raises the future's own error
-        except asyncio.CancelledError as cancel:
-            # We were cancelled (timeout): cancel what it waits for, tell it.
-            if yielded is not None:
-                yielded.cancel()
-            try:
-                yielded = coro.throw(cancel)
-            except StopIteration as stop:
-                return stop.value
-            continue
-        try:
-            yielded = coro.send(None)
-        except StopIteration as stop:
-            return stop.value
-
-
 class InlineHandlers(dict[Any, bool]):
-    """Which handlers the message path may start inline: coroutine functions.
+    """Which handlers the message path may start inline: coroutine functions,
+    when no runner runs the server's handlers (``enabled``).
 
     ``handlers[fn]`` answers from memory for a hashable handler (a few, one
     per integration), so the question costs one dict lookup per message; an
     unhashable one raises ``TypeError``: ask :func:`is_async_callable`.
     """
 
+    def __init__(self, *, enabled: bool = True) -> None:
+        super().__init__()
+        self.enabled = enabled
+
     def __missing__(self, handler: Any) -> bool:
-        inline = handler is not None and is_async_callable(handler)
+        inline = self.enabled and handler is not None and is_async_callable(handler)
         if len(self) >= 1024:
             self.clear()
         self[handler] = inline

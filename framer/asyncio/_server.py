@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Any, Callable, Iterable, Optional
 
+from framer.functions import Runner
 from framer.router import Router
 
 from ._app import App, as_app
@@ -29,6 +30,7 @@ from ._config import ServerConfig
 from ._connection import OPEN
 from ._hosts import HostCheck
 from ._http import HttpProtocol
+from ._invoke import Invoker
 from ._shared import Shared
 
 __all__ = ["Server", "ServerConfig", "serve", "run_until_signal"]
@@ -49,7 +51,9 @@ class Server:
 
     ``app`` is a :class:`framer.router.Router`, anything with a ``router``
     attribute or a ``build_router()`` method returning one, or an
-    :class:`~._app.App` serving several APIs.
+    :class:`~._app.App` serving several APIs.  ``runner`` (a
+    ``framer.functions.WorkerRunner`` or ``InProcessRunner``) runs its Lambda
+    handlers as functions; the server closes it at shutdown.
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class Server:
         config: Optional[ServerConfig] = None,
         stages: Optional[Iterable[str]] = None,
         log_messages: bool = True,
+        runner: Optional[Runner] = None,
     ) -> None:
         self.router: App = as_app(app)
         self.only_stages: Optional[frozenset[str]] = None
@@ -74,8 +79,9 @@ class Server:
         self.port = port
         self.config = config or ServerConfig()
         self.log_messages = log_messages
+        self.runner = runner
         self._shared = Shared(self.router, self.config, only_stages=self.only_stages,
-                              log_messages=log_messages)
+                              log_messages=log_messages, invoker=Invoker(runner))
         self.connections = self._shared.connections
         # Read by benchmarks/test_bench_memory.py's server process.
         self._protocols = self._shared.protocols
@@ -106,6 +112,8 @@ class Server:
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
         shared.host_check = HostCheck(self.host, self.port, self.config.allowed_hosts)
+        shared.invoker.bind(f"http://{_local_host(self.host)}:{self.port}",
+                            per_api=not isinstance(self.router, Router))
         self._sweeper = loop.create_task(self._sweep())
         if isinstance(self.router, Router):
             log.info("serving on ws://%s:%d/{stage} (stages: %s)", self.host, self.port,
@@ -175,6 +183,7 @@ class Server:
         for task in list(shared.tasks):
             task.cancel()
         await server.wait_closed() if not shared.protocols else None
+        await shared.invoker.aclose()
         assert self._closed is not None
         self._closed.set()
         log.info("server stopped")
@@ -211,15 +220,25 @@ class Server:
         return len(self.connections.live)
 
 
+def _local_host(host: str) -> str:
+    """The address a worker on this machine reaches a server bound to ``host`` at."""
+    if host in ("", "0.0.0.0", "::", "localhost"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def serve(app: Any, host: str = "127.0.0.1", port: int = 8080, **options: Any) -> Server:
     """Create a :class:`Server`; use ``async with serve(app, host, port) as server:``.
 
-    Keyword options are :class:`ServerConfig` fields (``idle_timeout=5``) or
-    ``log_messages``.
+    Keyword options are :class:`ServerConfig` fields (``idle_timeout=5``),
+    ``log_messages`` or ``runner`` (a ``framer.functions`` runner: the
+    server runs every Lambda handler as a function on it and closes it at
+    shutdown; without one, handlers run in this process as plain calls).
     """
     log_messages = options.pop("log_messages", True)
+    runner = options.pop("runner", None)
     config = options.pop("config", None) or ServerConfig(**options)
-    return Server(app, host, port, config=config, log_messages=log_messages)
+    return Server(app, host, port, config=config, log_messages=log_messages, runner=runner)
 
 
 async def run_until_signal(

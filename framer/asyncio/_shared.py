@@ -1,6 +1,6 @@
 """What every connection of one server shares: the app, the knobs, the loop,
-the @connections registry, who may call (Host check, SigV4), the running tasks
-and the batched writes."""
+the @connections registry, who may call (Host check, SigV4), the invoker (and
+its function runner), the running tasks and the batched writes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ._app import App, HttpApp
 from ._config import ServerConfig
 from ._connections import Connections
 from ._hosts import HostCheck
-from ._invoke import InlineHandlers
+from ._invoke import InlineHandlers, Invoker
 from ._sigv4 import SigV4Verifier
 
 __all__ = ["Shared", "READ_BUFFER_SIZE"]
@@ -33,7 +33,8 @@ class Shared:
     """One server's state that its connections read and write."""
 
     def __init__(self, app: App, config: ServerConfig, *,
-                 only_stages: Optional[frozenset[str]], log_messages: bool) -> None:
+                 only_stages: Optional[frozenset[str]], log_messages: bool,
+                 invoker: Invoker) -> None:
         self.app = app
         self.http_app: Optional[HttpApp] = app if isinstance(app, HttpApp) else None
         self.config = config
@@ -44,7 +45,8 @@ class Shared:
         self.host_check = HostCheck("127.0.0.1", 0, ("*",))
         self.sigv4: Optional[SigV4Verifier] = (
             SigV4Verifier(config.access_keys) if config.require_sigv4 else None)
-        self.inline = InlineHandlers()
+        self.invoker = invoker
+        self.inline = InlineHandlers(enabled=invoker.inline)
         self.protocols: set[Any] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.held: list[_Flushable] = []

@@ -23,7 +23,7 @@ import importlib.util
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, NamedTuple, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 from framer.router._errors import ApiGatewayError
 

@@ -28,6 +28,7 @@ from ._store import DB_NAME, default_state_dir, functions_in_state
 
 if TYPE_CHECKING:
     from framer.asyncio import ServerConfig
+    from framer.functions import Runner
 
 __all__ = ["serve_gateway", "list_functions"]
 
@@ -65,23 +66,26 @@ def list_functions(state_dir: StateDir, functions: FunctionRegistry, *,
 
 def serve_gateway(host: str, port: int, *, state_dir: StateDir = None,
                   functions: Optional[FunctionRegistry] = None,
-                  config: Optional["ServerConfig"] = None) -> None:
+                  config: Optional["ServerConfig"] = None,
+                  runner: Optional["Runner"] = None, region: str = "us-east-1") -> None:
     """Serve the control plane and every stage on ``host:port`` (``config``: a
     :class:`framer.asyncio.ServerConfig`, default its defaults) until SIGINT/SIGTERM, with the state
     in ``state_dir`` (default: :func:`default_state_dir`), announcing the
-    addresses on stderr once listening."""
+    addresses on stderr once listening.  ``runner`` (a ``framer.functions``
+    runner, closed at shutdown) runs the functions; without one they run in
+    this process.  ``region`` is the APIs' region (ARNs, domain names)."""
     from framer.asyncio import Server, run_until_signal
 
     registry = functions if functions is not None else FunctionRegistry()
     directory = _state_dir(state_dir)
     try:
-        app = open_gateway(directory, registry)
+        app = open_gateway(directory, registry, region=region)
     except ControlPlaneError:  # StateDirBusy: its message says it all
         raise
     except (OSError, sqlite3.Error, RuntimeError) as exc:
         raise ControlPlaneError(f"cannot open state in {directory}: {exc}") from None
     try:
-        server = Server(app, host, port, config=config)
+        server = Server(app, host, port, config=config, runner=runner)
 
         def announce() -> None:
             base = f"{host}:{server.port}"

@@ -6,6 +6,12 @@ An ``AWS_PROXY`` integration (or a REQUEST authorizer) created over the
 ``arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:chat/invocations``.
 framer runs the Python callable mapped to that function name instead.
 
+A ``--function`` mapping is a ``framer.functions.FunctionHandler``: the
+server's runner invokes it as a Lambda function (worker processes, or
+in-process with ``--in-process``).  A callable given in Python keeps its
+module and qualified name under the function's name, so the runner makes it a
+function with ``function_for`` (or runs it in-process if it is nested).
+
 Only the name is persisted (a callable cannot be); at startup the name is
 looked up again in the mappings given on the command line. A name with no
 mapping still loads, and every call of it fails (the client sees
@@ -20,8 +26,11 @@ import inspect
 import os
 import re
 import sys
+from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional
 
+from framer.functions import (Function, FunctionError, FunctionHandler, function_handler,
+                              runtime_version)
 from framer.router import BadRequestException
 
 from ._errors import ControlPlaneError
@@ -130,17 +139,26 @@ class FunctionRegistry:
                 "or underscores (a Lambda function name)")
         if not callable(fn):
             raise FunctionSpecError(f"function {name!r}: {fn!r} is not callable")
-        self._handlers[name] = _named(name, fn)
+        self._handlers[name] = fn if isinstance(fn, FunctionHandler) else _named(name, fn)
         self._specs[name] = spec or f"{getattr(fn, '__module__', '?')}:" \
                                     f"{getattr(fn, '__qualname__', repr(fn))}"
 
     def add_spec(self, mapping: str) -> None:
-        """Add one ``NAME=module:callable`` mapping, as given on the command line."""
+        """Add one ``NAME=module:callable`` mapping, as given on the command line:
+        function ``NAME`` with that handler and the current directory as its
+        code directory (Lambda's defaults otherwise: 3 s, 128 MB).  The module
+        is imported here once, to report a wrong mapping at startup."""
         name, sep, spec = mapping.partition("=")
         if not sep or not name or not spec:
             raise FunctionSpecError(
                 f"--function must be NAME=module:callable, got {mapping!r}")
-        self.add(name, load_callable(spec), spec=spec)
+        fn = load_callable(spec)
+        try:
+            function = Function(name=name, handler=spec, code_dir=Path.cwd(),
+                                runtime=runtime_version())
+        except FunctionError as exc:
+            raise FunctionSpecError(str(exc)) from None
+        self.add(name, function_handler(function, fn), spec=spec)
 
     def __contains__(self, name: object) -> bool:
         return name in self._handlers

@@ -32,20 +32,30 @@ change); ``RunnerOptions(connections_hook=False)`` turns the boto3 rewrite off.
 - ``_local``: ``InProcessRunner``, handlers in this process, a thread pool per function.
 - ``_hook``: @connections calls from boto3 in a function land on framer.
 - ``_watch``: ``--reload``, mtime polling of code directories.
+- ``_handler``: ``FunctionHandler``, a ``Function`` where a router wants a handler.
 - ``_logs``: ``START``/``END``/``REPORT`` lines through ``logging``.
+- ``_coroutine``: ``resume``, finishing an ``async def`` handler started by hand.
+
+``WorkerRunner`` and ``InProcessRunner`` are imported on first use, so
+importing ``LambdaContext`` (as ``framer.router`` does) stays light.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._context import LambdaContext
-from ._environment import DEFAULT_REGION, EnvVarsFile, lambda_environment
+from ._environment import DEFAULT_REGION, EnvVarsFile, lambda_environment, runtime_version
+from ._handler import FunctionHandler, function_handler
 from ._hook import ConnectionsEndpoints
 from ._inprocess import function_for, load_handler, split_handler
-from ._local import InProcessRunner
 from ._outcome import (DEFAULT_CONCURRENCY, Crashed, Outcome, Raised, Returned, Runner,
                        RunnerOptions, Throttled, TimedOut)
-from ._pool import WorkerRunner
 from ._spec import DEFAULT_RUNTIME, Function, FunctionError
+
+if TYPE_CHECKING:
+    from ._local import InProcessRunner
+    from ._pool import WorkerRunner
 
 __all__ = [
     "ConnectionsEndpoints",
@@ -56,6 +66,7 @@ __all__ = [
     "EnvVarsFile",
     "Function",
     "FunctionError",
+    "FunctionHandler",
     "InProcessRunner",
     "LambdaContext",
     "Outcome",
@@ -67,7 +78,21 @@ __all__ = [
     "TimedOut",
     "WorkerRunner",
     "function_for",
+    "function_handler",
     "lambda_environment",
     "load_handler",
+    "runtime_version",
     "split_handler",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The runners (asyncio, subprocesses, threads) are imported when first
+    # named: framer.router imports LambdaContext from here and needs none of them.
+    if name == "WorkerRunner":
+        from ._pool import WorkerRunner
+        return WorkerRunner
+    if name == "InProcessRunner":
+        from ._local import InProcessRunner
+        return InProcessRunner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,7 +15,8 @@ management endpoint (plain HTTP on 127.0.0.1), path and query unchanged.  The
 request is already signed; the signature, headers and body are left as they
 are (``Host`` keeps the original name, as a signature check would need it).
 Every other host, and an ``execute-api`` host of an API id framer does not
-serve, is untouched.  Nothing is installed when botocore is not importable,
+serve, is untouched.  A refused call (``after-call``, status 300 or more) is
+written to stderr, the function's log.  Nothing is installed when botocore is not importable,
 or when the server turns the hook off.
 """
 
@@ -28,7 +29,8 @@ from types import MappingProxyType
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["ConnectionsEndpoints", "Hook", "install", "rewrite_url", "uninstall"]
+__all__ = ["ConnectionsEndpoints", "Hook", "install", "log_failed_call", "rewrite_url",
+           "uninstall"]
 
 _EXECUTE_API = re.compile(r"^([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$")
 
@@ -85,8 +87,19 @@ def rewrite_url(url: str, endpoints: ConnectionsEndpoints) -> Optional[str]:
     return urlunsplit((target.scheme, target.netloc, target.path + parts.path, parts.query, ""))
 
 
+def log_failed_call(http_response: Any, parsed: Any, model: Any, **kwargs: Any) -> None:
+    """``after-call``: a refused @connections call is written to stderr (the
+    function's log), so a broadcast that loses a message says so."""
+    status = getattr(http_response, "status_code", 200)
+    if status < 300:
+        return
+    error = parsed.get("Error", {}) if isinstance(parsed, dict) else {}
+    sys.stderr.write(f"@connections {getattr(model, 'name', '?')} failed: {status} "
+                     f"{error.get('Code', '')}: {error.get('Message', '')}\n")
+
+
 class Hook:
-    """The installed handler; ``endpoints`` is replaced as the server's APIs change."""
+    """The installed handlers; ``endpoints`` is replaced as the server's APIs change."""
 
     def __init__(self, endpoints: ConnectionsEndpoints) -> None:
         self.endpoints = endpoints
@@ -99,6 +112,7 @@ class Hook:
 
 
 _EVENT = "before-send.apigatewaymanagementapi"
+_AFTER = "after-call.apigatewaymanagementapi"
 
 
 def _default_session_events() -> Any:
@@ -119,9 +133,12 @@ def install(endpoints: ConnectionsEndpoints) -> Optional[Hook]:
         return None
     hook = Hook(endpoints)
     BUILTIN_HANDLERS.append((_EVENT, hook))
+    if (_AFTER, log_failed_call) not in BUILTIN_HANDLERS:
+        BUILTIN_HANDLERS.append((_AFTER, log_failed_call))
     events = _default_session_events()
     if events is not None:
         events.register(_EVENT, hook)
+        events.register(_AFTER, log_failed_call)
     return hook
 
 
@@ -129,7 +146,9 @@ def uninstall(hook: Hook) -> None:
     """Stop registering ``hook`` (clients made meanwhile keep it)."""
     from botocore.handlers import BUILTIN_HANDLERS
 
-    BUILTIN_HANDLERS[:] = [entry for entry in BUILTIN_HANDLERS if entry[1] is not hook]
+    BUILTIN_HANDLERS[:] = [entry for entry in BUILTIN_HANDLERS
+                           if entry[1] is not hook and entry[1] is not log_failed_call]
     events = _default_session_events()
     if events is not None:
         events.unregister(_EVENT, hook)
+        events.unregister(_AFTER, log_failed_call)

@@ -9,17 +9,19 @@ Several functions of one template often have a module of the same name
 (``onconnect/app.py``, ``sendmessage/app.py``, each ``app.handler``), so each
 function's modules are imported on their own: the modules of other code
 directories with the same names (those a code directory has at its top) are
-set aside during the import and put back after it, and the function keeps its
-own module objects.
+set aside during the import and put back after it (those this process imported
+itself too), and the function keeps its own module objects.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ._environment import runtime_version
 from ._spec import Function, FunctionError
 
 __all__ = ["function_for", "import_handler", "load_handler", "split_handler"]
@@ -39,17 +41,6 @@ def split_handler(handler: str) -> tuple[str, str]:
             f"Handler {handler!r} must be file_or_module.function (Lambda's form) "
             "or module:callable")
     return module, attr
-
-
-def _under(module: Any, root: Path) -> bool:
-    path = getattr(module, "__file__", None)
-    if path is None:
-        return False
-    try:
-        Path(path).resolve().relative_to(root)
-    except ValueError:
-        return False
-    return True
 
 
 def _top_level_names(root: Path) -> set[str]:
@@ -103,7 +94,7 @@ def load_handler(function: Function) -> Handler:
         raise FunctionError(f"{_where(function)}: the code directory does not exist")
     own = _top_level_names(root)
     aside = {name: mod for name, mod in sys.modules.items()
-             if name.partition(".")[0] in own and not _under(mod, root)}
+             if name.partition(".")[0] in own}
     for name in aside:
         del sys.modules[name]
     sys.path.insert(0, str(root))
@@ -126,6 +117,9 @@ def function_for(handler: Handler, *, name: Optional[str] = None, **fields: Any)
     qualname = getattr(handler, "__qualname__", None)
     module_name = getattr(handler, "__module__", None)
     label = f"handler {qualname or handler!r}"
+    if inspect.ismethod(handler):
+        raise FunctionError(f"{label}: a bound method cannot run in a worker process, its "
+                            "object being in this one (or run it in-process)")
     if not qualname or not module_name or "<locals>" in qualname or "<lambda>" in qualname:
         raise FunctionError(f"{label}: only a function or class defined at the top level of a "
                             "module can run in a worker process (or run it in-process)")
@@ -138,5 +132,6 @@ def function_for(handler: Handler, *, name: Optional[str] = None, **fields: Any)
         module_name = file.stem
     depth = module_name.count(".") + (1 if file.stem == "__init__" else 0)
     code_dir = file.parents[depth]
+    fields.setdefault("runtime", runtime_version())  # it runs where it was imported
     return Function(name=name or qualname.split(".")[-1], handler=f"{module_name}:{qualname}",
                     code_dir=code_dir, **fields)

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import importlib
 import inspect
 import logging
 import resource
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Any, Callable, Mapping, Optional
 
 from . import _logs
@@ -39,7 +41,7 @@ from ._outcome import Outcome, Raised, Returned, RunnerOptions, Throttled, Timed
 from ._spec import Function, FunctionError
 from ._watch import CodeWatcher
 
-__all__ = ["InProcessRunner"]
+__all__ = ["InProcessRunner", "reload_callable"]
 
 
 def _clock_ms() -> int:
@@ -51,11 +53,30 @@ def _is_async(fn: Callable[..., Any]) -> bool:
         getattr(fn, "__call__", None))
 
 
+def reload_callable(handler: Callable[..., Any], module: Optional[ModuleType]) -> Callable[..., Any]:
+    """``handler`` from ``module`` (the module it was defined in) imported
+    again (``importlib.reload``); a bound method or a nested function cannot
+    be found again: kept as it is."""
+    qualname = getattr(handler, "__qualname__", "<")
+    if module is None or inspect.ismethod(handler) or "<" in qualname:
+        return handler
+    # Another function's import of the same code directory may have taken the
+    # module out of sys.modules (see load_handler); reload needs it there.
+    sys.modules[module.__name__] = module
+    value: Any = importlib.reload(module)
+    for part in qualname.split("."):
+        value = getattr(value, part)
+    return value  # type: ignore[no-any-return]
+
+
 class _Loaded:
     """One function's handler, loaded, and its own threads."""
 
-    def __init__(self, function: Function, limit: int, arn: str) -> None:
+    def __init__(self, function: Function, limit: int, arn: str,
+                 given: Optional[Callable[..., Any]] = None) -> None:
         self.function = function
+        self.given = given
+        self.module = sys.modules.get(getattr(given, "__module__", None) or "")
         self.logger = _logs.function_logger(function.name)
         self.arn = arn
         self.limit = limit
@@ -66,12 +87,19 @@ class _Loaded:
         self.is_async = False
         self.load_error: Optional[Raised] = None
 
-    def load(self) -> None:
+    def load(self, *, reload: bool = False) -> None:
         try:
-            self.handler = load_handler(self.function)
-        except FunctionError as exc:
+            if self.given is None:
+                self.handler = load_handler(self.function)
+            elif reload:
+                self.handler = self.given = reload_callable(self.given, self.module)
+            else:
+                self.handler = self.given
+        except (FunctionError, ImportError, SyntaxError) as exc:
             self.handler, self.load_error = None, Raised(
-                error_type="Runtime.ImportModuleError", error_message=str(exc))
+                error_type="Runtime.ImportModuleError",
+                error_message=str(exc) if isinstance(exc, FunctionError)
+                else f"function {self.function.name!r}: {type(exc).__name__}: {exc}")
             return
         self.load_error = None
         self.is_async = _is_async(self.handler)
@@ -86,6 +114,7 @@ class InProcessRunner:
         self._hook: Optional[Hook] = install(connections or ConnectionsEndpoints()) \
             if options.connections_hook else None
         self._loaded: dict[str, _Loaded] = {}
+        self._given: dict[str, Callable[..., Any]] = {}
         self._stale: set[str] = set()
         self._watcher = CodeWatcher(self._reload, interval_s=options.reload_interval_s) \
             if options.reload else None
@@ -94,6 +123,12 @@ class InProcessRunner:
         """Where @connections calls go from now on."""
         if self._hook is not None:
             self._hook.endpoints = connections
+
+    def adopt(self, function: Function, handler: Callable[..., Any]) -> None:
+        """Run ``handler``, already imported, as ``function`` (a ``Router``
+        integration's callable: the same object, module state included, not a
+        new import); ``--reload`` reloads its module."""
+        self._given[function.name] = handler
 
     def _reload(self, function_name: str, path: str) -> None:
         if function_name in self._loaded:
@@ -106,13 +141,14 @@ class InProcessRunner:
             if loaded is not None:
                 loaded.executor.shutdown(wait=False)
             loaded = self._loaded[function.name] = _Loaded(
-                function, self.options.limit(function), self.options.arn(function))
+                function, self.options.limit(function), self.options.arn(function),
+                self._given.get(function.name))
             loaded.load()
             if self._watcher is not None and function.code_dir.is_dir():
                 self._watcher.watch(function.name, function.code_dir.resolve())
         elif function.name in self._stale:
             self._stale.discard(function.name)
-            loaded.load()
+            loaded.load(reload=True)
         return loaded
 
     async def invoke(self, function: Function, event: Mapping[str, Any], *,

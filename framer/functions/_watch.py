@@ -5,12 +5,14 @@ directory (in a thread, so the event loop keeps serving) and compares each
 file's modification time and size with the last walk.  Directories no
 handler imports from are skipped (``__pycache__``, ``.git``, virtualenvs,
 ``node_modules``, hidden ones), as are compiled ``.pyc`` files.  A change
-calls ``on_change(function_name, path)`` once per walk and function.
+calls ``on_change(function_name, path)`` once per walk and function, after
+removing the changed files' cached bytecode.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 from pathlib import Path
 from typing import Callable, Optional
@@ -55,6 +57,18 @@ def _first_difference(old: Snapshot, new: Snapshot) -> Optional[str]:
     return None
 
 
+def _forget_bytecode(old: Snapshot, new: Snapshot) -> None:
+    """Remove the cached bytecode of each changed ``.py`` file: Python checks a
+    ``.pyc`` against its source's mtime in whole seconds and its size, so an
+    edit within the second that keeps the size would import the old code."""
+    for path, stamp in new.items():
+        if path.endswith(".py") and old.get(path) != stamp:
+            try:
+                os.unlink(importlib.util.cache_from_source(path))
+            except (OSError, NotImplementedError, ValueError):
+                pass
+
+
 class CodeWatcher:
     """Polls the code directories of the functions it is told to watch."""
 
@@ -84,6 +98,7 @@ class CodeWatcher:
                 self._watched[name] = (root, new)
                 changed = _first_difference(old, new)
                 if changed is not None:
+                    _forget_bytecode(old, new)
                     self._on_change(name, changed)
 
     async def aclose(self) -> None:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ._context import LambdaContext
+from ._coroutine import resume
 from ._hook import ConnectionsEndpoints, install
 from ._inprocess import import_handler
 from ._outcome import Raised
@@ -156,9 +157,7 @@ class _Worker:
         try:
             value = self.handler(message["event"], context)
             if inspect.isawaitable(value):
-                if self.loop is None:
-                    self.loop = asyncio.new_event_loop()
-                value = self.loop.run_until_complete(value)
+                value = self._await(value)
             reply: dict[str, Any] = {"result": value}
         except Exception as exc:
             raised = Raised.from_exception(exc, self.handler)
@@ -170,6 +169,24 @@ class _Worker:
         reply["duration_ms"] = duration_ms
         reply["max_memory_mb"] = _max_memory_mb()
         return reply
+
+    def _await(self, awaitable: Any) -> Any:
+        """The result of an ``async def`` handler: a coroutine that finishes
+        without waiting on anything (an echo, a lookup) is run to its end in
+        one step, without a task or a turn of the loop; one that waits goes on
+        on this worker's event loop (running during that first step too)."""
+        if self.loop is None:
+            self.loop = asyncio.new_event_loop()
+        if inspect.iscoroutine(awaitable):
+            asyncio._set_running_loop(self.loop)
+            try:
+                yielded = awaitable.send(None)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                asyncio._set_running_loop(None)
+            awaitable = resume(awaitable, yielded)
+        return self.loop.run_until_complete(awaitable)
 
     def serve(self) -> None:
         while True:

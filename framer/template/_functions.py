@@ -9,8 +9,8 @@ over ``Globals.Function``) and ``AWS::Lambda::Function`` (the same with
 ``index.py`` in a temporary code directory as Lambda does).
 
 ``handler_for`` is the one place where a ``TemplateFunction`` becomes what
-the gateway invokes: today the handler imported into this process; the
-worker runner of the Lambda functions issue replaces it there.
+the gateway invokes: a ``framer.functions.FunctionHandler``, which the
+server's runner runs in worker processes (or in-process).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from framer.functions import Function, FunctionError, load_handler
+from framer.functions import Function, FunctionError, function_handler, load_handler
 
 from ._errors import TemplateError
 
@@ -164,10 +164,12 @@ def _env_value(value: Any) -> str:
 
 
 def handler_for(function: TemplateFunction, region: str) -> Handler:
-    """What the gateway calls for ``function``: its handler, imported in this
-    process with its environment set (one process, one environment: the
-    banner warns when functions disagree on a variable), or, when it cannot
-    run, a handler that fails every call."""
+    """What the gateway calls for ``function``: a ``FunctionHandler`` (the
+    server's runner invokes the function, in worker processes by default),
+    its handler imported here once to report a wrong ``Handler`` at load, with
+    its environment set for in-process runs (one process, one environment:
+    the banner warns when functions disagree on a variable); or, when it
+    cannot run, a handler that fails every call."""
     if function.problem is not None:
         message = f"framer cannot run function {function.function.name}: {function.problem}"
 
@@ -178,7 +180,7 @@ def handler_for(function: TemplateFunction, region: str) -> Handler:
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     os.environ.update(function.function.environment)
     try:
-        return load_handler(function.function)
+        return function_handler(function.function, load_handler(function.function))
     except FunctionError as exc:
         raise TemplateError(str(exc), where=f"Resources.{function.logical_id}.Properties."
                                             "Handler") from None

@@ -68,11 +68,15 @@ async def _watch(loaded: TemplateGateway) -> None:
 
 def serve_template(path: Path, host: str, port: int, *, overrides: Sequence[str] = (),
                    stage: Optional[str] = None, reload: bool = False,
-                   config: Any = None) -> None:
+                   config: Any = None, runner: Any = None,
+                   region: Optional[str] = None) -> None:
     """Serve the template at ``path`` until SIGINT/SIGTERM.
 
     ``overrides`` are ``--parameter-overrides`` items, ``stage`` a
-    serverless.yml stage, ``config`` a ``framer.asyncio.ServerConfig``.
+    serverless.yml stage, ``config`` a ``framer.asyncio.ServerConfig``,
+    ``runner`` the ``framer.functions`` runner of the template's functions
+    (closed at shutdown; without one they run in this process), ``region``
+    the stack's region (default ``$AWS_REGION`` or us-east-1).
     """
     from framer.asyncio import Server, run_until_signal
 
@@ -80,12 +84,13 @@ def serve_template(path: Path, host: str, port: int, *, overrides: Sequence[str]
         parameters = parse_overrides(overrides)
     except ValueError as exc:
         raise TemplateError(str(exc)) from None
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") \
+        or "us-east-1"
     started_at = time.perf_counter()
     loaded = TemplateGateway.open(path, LoadOptions(overrides=parameters, stage=stage,
                                                     region=region))
     seconds = time.perf_counter() - started_at
-    server = Server(loaded.app, host, port, config=config)
+    server = Server(loaded.app, host, port, config=config, runner=runner)
     tasks: list[asyncio.Task[None]] = []
 
     def started() -> None:

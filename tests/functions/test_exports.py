@@ -9,6 +9,7 @@ EXPECTED = {
     "EnvVarsFile", "Function", "FunctionError", "InProcessRunner", "LambdaContext", "Outcome",
     "Raised", "Returned", "Runner", "RunnerOptions", "Throttled", "TimedOut", "WorkerRunner",
     "function_for", "lambda_environment", "load_handler", "split_handler",
+    "FunctionHandler", "function_handler", "runtime_version",
 }
 
 

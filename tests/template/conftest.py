@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-REDIRECT = Path(__file__).resolve().parent / "redirect"
 TIMEOUT = 30.0
 
 
@@ -39,9 +38,7 @@ class TemplateServer:
                    "--log-level", "warning", *args]
         environment = dict(os.environ, **(env or {}))
         environment["PYTHONPATH"] = os.pathsep.join(
-            [str(REDIRECT), str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "")
-                                          .split(os.pathsep) if p])
-        environment.setdefault("FRAMER_TEST_CONNECTIONS", f"http://127.0.0.1:{self.port}")
+            [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
         for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
                            ("AWS_DEFAULT_REGION", "us-east-1")):
             environment.setdefault(key, value)

@@ -144,3 +144,21 @@ def test_reload_applies_a_new_deployment_and_keeps_connections(tmp_path: Path) -
             assert json.loads(fresh.recv(timeout=10)) == {"action": "again"}
     finally:
         server.stop()
+
+
+def test_one_reload_flag_also_replaces_a_functions_workers(tmp_path: Path) -> None:
+    source = code_dir(tmp_path) / "app.py"
+    path = write(tmp_path, ECHO)
+    server = TemplateServer("-t", str(path), "--reload", "--log-level", "info")
+    try:
+        with connect(server.url("/dev")) as ws:
+            ws.send(json.dumps({"action": "echo"}))
+            assert json.loads(ws.recv(timeout=10)) == {"action": "echo"}
+            source.write_text(source.read_text().replace(
+                'return {"statusCode": 200, "body": event.get("body") or ""}',
+                'return {"statusCode": 200, "body": "changed"}'))
+            assert "app.py changed" in server.wait_for(r"Reloading function '[^']*Fn[^']*'")
+            ws.send(json.dumps({"action": "echo"}))  # the same connection, the new code
+            assert ws.recv(timeout=10) == "changed"
+    finally:
+        server.stop()

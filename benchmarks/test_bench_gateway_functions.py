@@ -1,0 +1,91 @@
+"""Gateway echo with functions: the demo's ``$default`` route (its ``echo``
+function) run in worker processes (``framer serve``'s default), with
+``--in-process``, and as a plain in-process call (a ``Server`` without a
+runner: the message path before functions), against a websockets echo server,
+all in one run, 10 connections.
+
+Each server runs in its own subprocess; the load generator is
+``test_bench_server``'s (pre-masked frames, round trips driven from
+``data_received``).  Worker mode costs one IPC round trip per message (the
+event to the worker, the result back); issue 12 asks for at least 7,500
+msg/s here (10x serverless-offline's ~750 msg/s at 10 connections,
+shared/reference/anchor-benchmarks.md "End to end").  Compare within a run:
+the machine is shared.
+
+Run:   pytest benchmarks/test_bench_gateway_functions.py --benchmark-only -s
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, Iterator
+
+import pytest
+
+from test_bench_server import ROOT, WEBSOCKETS_SERVER, _masked_text_frame, _open, _Process
+
+CLIENTS = 10
+MESSAGES = 300 if os.environ.get("FRAMER_BENCH_QUICK") else 1000  # per client per round
+ROUNDS = 3
+PAYLOAD = b"x" * 64
+
+# tests/server/unthrottled_demo.py (the demo with its throttling raised), served
+# with a runner; MODE is replaced per row.
+_UNTHROTTLED = (ROOT / "tests" / "server" / "unthrottled_demo.py").read_text()
+_SERVE = 'serve(demo, "127.0.0.1", 0, log_messages=False)'
+assert _SERVE in _UNTHROTTLED, "unthrottled_demo.py changed: update this benchmark"
+FRAMER_SERVER = (
+    "from framer.functions import InProcessRunner, WorkerRunner\n"
+    + _UNTHROTTLED.replace(_SERVE, _SERVE[:-1] + ", runner={'workers': WorkerRunner, "
+                           "'in-process': InProcessRunner, 'plain': lambda: None}[MODE]())"))
+
+SERVERS = {
+    "framer-workers": (FRAMER_SERVER.replace("MODE", "'workers'"), "/dev"),
+    "framer-workers-logged": (FRAMER_SERVER.replace("MODE", "'workers'").replace(
+        "logging.disable(logging.CRITICAL)",
+        "logging.basicConfig(level=logging.INFO, filename='/dev/null')"), "/dev"),
+    "framer-in-process": (FRAMER_SERVER.replace("MODE", "'in-process'"), "/dev"),
+    "framer-plain-call": (FRAMER_SERVER.replace("MODE", "'plain'"), "/dev"),
+    "websockets": (WEBSOCKETS_SERVER, "/"),
+}
+
+
+@pytest.fixture(scope="module", params=list(SERVERS))
+def server(request: Any) -> Iterator[tuple[str, _Process, str]]:
+    code, path = SERVERS[request.param]
+    proc = _Process(code)
+    yield request.param, proc, path
+    proc.stop()
+
+
+async def _load(port: int, path: str) -> float:
+    import time
+
+    clients = await _open(port, path, CLIENTS, 2 + len(PAYLOAD))
+    frames = [_masked_text_frame(PAYLOAD) for _ in clients]
+    await asyncio.gather(*(c.roundtrips(f, 50, []) for c, f in zip(clients, frames)))  # warm
+    latencies: list[float] = []
+    t0 = time.perf_counter()
+    await asyncio.gather(*(c.roundtrips(f, MESSAGES, latencies) for c, f in zip(clients, frames)))
+    elapsed = time.perf_counter() - t0
+    for c in clients:
+        c.transport.close()
+    return len(latencies) / elapsed
+
+
+def test_gateway_echo_with_functions(benchmark: Any, server: tuple[str, _Process, str]) -> None:
+    """10 clients x MESSAGES round trips of 64 B through the demo's $default route."""
+    name, proc, path = server
+    results: list[float] = []
+
+    def run() -> None:
+        results.append(asyncio.run(_load(proc.port, path)))
+
+    benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
+    best = max(results)
+    load = os.getloadavg()[0]
+    benchmark.extra_info.update({"server": name, "clients": CLIENTS, "msgs_per_s": best,
+                                 "loadavg_1min": load})
+    print(f"\n[{name}] echo {CLIENTS} clients: {best:.0f} msg/s (load average {load:.1f})")
+    assert best > 0
