@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 from urllib.parse import parse_qs, unquote
 
 from framer.router import ApiGatewayError, BadRequestException, Gateway, NotFoundException

@@ -17,7 +17,7 @@ import base64
 import ipaddress
 import json
 import re
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator
 
 from ._errors import TemplateError
 
