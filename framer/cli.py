@@ -261,9 +261,11 @@ def _runner(args: argparse.Namespace) -> "Runner":
     from framer.functions import (DEFAULT_REGION, EnvVarsFile, FunctionError, InProcessRunner,
                                   RunnerOptions, WorkerRunner)
 
+    keys = _access_keys(args) if args.require_sigv4 else ()
     try:
         options = RunnerOptions(region=args.region or DEFAULT_REGION, reload=args.reload,
-                                connections_hook=not args.no_connections_hook)
+                                connections_hook=not args.no_connections_hook,
+                                credentials=(keys[0].key_id, keys[0].secret) if keys else None)
         env_vars = EnvVarsFile.load(args.env_vars) if args.env_vars else None
     except (FunctionError, ValueError) as exc:
         raise CliError(str(exc)) from None

@@ -114,11 +114,13 @@ def lambda_environment(
     log_stream_name: str,
     base: Optional[Mapping[str, str]] = None,
     env_vars: Optional[EnvVarsFile] = None,
+    credentials: Optional[tuple[str, str]] = None,
 ) -> dict[str, str]:
     """The environment a worker process of ``function`` starts with.
 
     ``base`` defaults to this process's environment; ``env_vars`` overrides
-    the function's declared variables as ``sam local`` does.
+    the function's declared variables as ``sam local`` does; ``credentials``
+    (key id, secret) replace whatever credentials there were.
     """
     env = dict(os.environ if base is None else base)
     env.update({
@@ -137,6 +139,10 @@ def lambda_environment(
     })
     own = env_vars.variables_for(function) if env_vars is not None else dict(function.environment)
     env.update(own)
-    if not _credentials_configured(env):
+    if credentials is not None:
+        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
+            env.pop(name, None)
+        env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = credentials
+    elif not _credentials_configured(env):
         env.update(PLACEHOLDER_CREDENTIALS)
     return env

@@ -117,7 +117,9 @@ class RunnerOptions:
     ``connections_hook=False`` leaves botocore alone (see ``_hook``);
     ``reload=True`` watches each invoked function's code directory every
     ``reload_interval_s``; ``default_concurrency`` is the limit of a
-    function without a reserved concurrency.
+    function without a reserved concurrency; ``credentials`` (key id,
+    secret), when given, are the AWS credentials of every worker, so that
+    their @connections calls pass a server that requires SigV4 with that key.
     """
 
     region: str = DEFAULT_REGION
@@ -126,6 +128,7 @@ class RunnerOptions:
     reload: bool = False
     reload_interval_s: float = 1.0
     default_concurrency: int = DEFAULT_CONCURRENCY
+    credentials: Optional[tuple[str, str]] = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):

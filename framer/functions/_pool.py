@@ -273,7 +273,7 @@ class _FunctionPool:
         runner, function = self.runner, self.function
         stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{uuid.uuid4().hex}"
         env = lambda_environment(function, region=runner.options.region, log_stream_name=stream,
-                                 env_vars=runner.env_vars)
+                                 env_vars=runner.env_vars, credentials=runner.options.credentials)
         code_dir = str(function.code_dir.resolve())
         ours, theirs = socket.socketpair()
         began = time.perf_counter()

@@ -57,3 +57,14 @@ def test_placeholder_credentials_only_without_configured_ones(tmp_path: Path) ->
     own = Function(name="g", handler="app.h", environment={"AWS_ACCESS_KEY_ID": "AKIAOWN"})
     assert lambda_environment(own, log_stream_name="s", base={"HOME": str(tmp_path / "x")}
                               )["AWS_ACCESS_KEY_ID"] == "AKIAOWN"
+
+
+def test_given_credentials_replace_the_configured_ones(tmp_path: Path) -> None:
+    """``RunnerOptions.credentials`` (``--require-sigv4 --access-key``) win over
+    the environment's key, session token and profile."""
+    fn = Function(name="f", handler="app.h")
+    base = {"HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "s",
+            "AWS_SESSION_TOKEN": "t", "AWS_PROFILE": "dev"}
+    env = lambda_environment(fn, log_stream_name="s", base=base, credentials=("AKIDGIVEN", "given"))
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == ("AKIDGIVEN", "given")
+    assert "AWS_SESSION_TOKEN" not in env and "AWS_PROFILE" not in env

@@ -45,15 +45,28 @@ def mode_args(request: pytest.FixtureRequest) -> list[str]:
 
 def test_chat_under_the_control_plane(chat_code: Path, tmp_path: Path,
                                       mode_args: list[str]) -> None:
+    _chat_under_the_control_plane(chat_code, tmp_path, mode_args, ("x", "x"))
+
+
+def test_chat_in_workers_under_require_sigv4(chat_code: Path, tmp_path: Path) -> None:
+    """With ``--require-sigv4 --access-key``, the workers' unchanged boto3 calls
+    are signed with that key (framer gives it to them) and pass."""
+    _chat_under_the_control_plane(
+        chat_code, tmp_path, ["--require-sigv4", "--access-key", "AKIDCHATTEST:chat-secret"],
+        ("AKIDCHATTEST", "chat-secret"))
+
+
+def _chat_under_the_control_plane(chat_code: Path, tmp_path: Path, args: list[str],
+                                  key: tuple[str, str]) -> None:
     env = {"CHAT_STORE": str(tmp_path / "chat.sqlite3")}
-    server = Serve(chat_code, "--state-dir", str(tmp_path / "state"), *mode_args,
+    server = Serve(chat_code, "--state-dir", str(tmp_path / "state"), *args,
                    "--function", "onconnect=app:on_connect",
                    "--function", "ondisconnect=app:on_disconnect",
                    "--function", "sendmessage=app:send_message", env=env)
     try:
         client = boto3.client("apigatewayv2", endpoint_url=f"http://127.0.0.1:{server.port}",
-                              region_name="us-east-1", aws_access_key_id="x",
-                              aws_secret_access_key="x")
+                              region_name="us-east-1", aws_access_key_id=key[0],
+                              aws_secret_access_key=key[1])
         api_id = client.create_api(Name="chat", ProtocolType="WEBSOCKET",
                                    RouteSelectionExpression="$request.body.action")["ApiId"]
         for key, name in (("$connect", "onconnect"), ("$disconnect", "ondisconnect"),
