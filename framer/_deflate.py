@@ -41,20 +41,25 @@ window of 8 bits: like websockets and wsproto, 9..15 are accepted).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from wsproto.extensions import Extension
+from wsproto.extensions import PerMessageDeflate as _WsprotoDeflate
 from wsproto.frame_protocol import CloseReason, FrameDecoder, FrameProtocol, Opcode, RsvBits
 
 from ._errors import ProtocolViolation
 from ._limits import GENERAL_MAX_MESSAGE_SIZE
 
 __all__ = [
+    "COMPRESSED",
     "DecompressionError",
     "DeflateParameters",
     "Deflater",
     "Inflater",
     "PerMessageDeflate",
+    "negotiated",
+    "rsv_error",
 ]
 
 NAME = "permessage-deflate"
@@ -67,6 +72,10 @@ INPUT_SLICE = 64 * 1024
 _TOO_BIG = CloseReason.MESSAGE_TOO_BIG
 _BAD_DATA = CloseReason.INVALID_FRAME_PAYLOAD_DATA
 _FLAGS = ("server_no_context_takeover", "client_no_context_takeover")
+#: RSV1, the bit of a frame's first byte that marks a compressed message
+#: (RFC 7692 section 6).  The engine's readers also OR it into the opcode of
+#: every data frame of a compressed message, so one opcode test routes them.
+COMPRESSED = 0x40
 _BITS = ("server_max_window_bits", "client_max_window_bits")
 
 
@@ -90,6 +99,25 @@ def _window_bits(name: str, value: int) -> int:
             f"{name} must be between {MIN_WINDOW_BITS} and {MAX_WINDOW_BITS}, got {value}"
         )
     return value
+
+
+def rsv_error(first_byte: int, negotiated: bool) -> str | None:
+    """Why a frame whose first byte has reserved bits set is a 1002, or ``None``.
+
+    Only RSV1 has a meaning, and only with permessage-deflate negotiated, on
+    the first frame of a data message (RFC 7692 section 6: not on control
+    frames, not on continuation frames; RFC 6455 section 5.2: a reserved bit
+    no extension defines fails the connection).  A frame this accepts starts
+    a compressed message.
+    """
+    if not negotiated or first_byte & 0x30:
+        return "reserved bits set with no extension negotiated"
+    opcode = first_byte & 0x0F
+    if opcode >= 8:
+        return "RSV1 set on a control frame"
+    if opcode == 0:
+        return "RSV1 set on a continuation frame (only a message's first frame has it)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -148,6 +176,24 @@ class DeflateParameters:
         if found.get("server_max_window_bits") is True:
             raise ValueError(f"{NAME} parameter server_max_window_bits needs a value")
         return cls(**found)  # type: ignore[arg-type]
+
+    def _window(self, sender_is_client: bool) -> int:
+        bits = self.client_max_window_bits if sender_is_client else self.server_max_window_bits
+        return MAX_WINDOW_BITS if bits is None or bits is True else bits
+
+    def _no_context_takeover(self, sender_is_client: bool) -> bool:
+        if sender_is_client:
+            return self.client_no_context_takeover
+        return self.server_no_context_takeover
+
+    def deflater(self, client: bool) -> Deflater:
+        """The compressor for what this end (``client`` or server) sends."""
+        return Deflater(self._window(client), self._no_context_takeover(client))
+
+    def inflater(self, client: bool, max_message_size: int) -> Inflater:
+        """The decompressor for what this end receives, bounded by ``max_message_size``."""
+        sender = not client
+        return Inflater(self._window(sender), self._no_context_takeover(sender), max_message_size)
 
     def header(self) -> str:
         """This as a ``Sec-WebSocket-Extensions`` value's parameters (no name)."""
@@ -293,6 +339,8 @@ class PerMessageDeflate(Extension):
     def accept(self, offer: str) -> str | None:
         """Server: the response's parameters to one offer (``permessage-deflate; ...``),
         or ``None`` to decline it."""
+        if self.agreed is not None:
+            return self.agreed.header()  # the first acceptable offer of several wins
         try:
             offered = DeflateParameters.parse(offer)
         except (TypeError, ValueError):
@@ -336,23 +384,18 @@ class PerMessageDeflate(Extension):
 
     # -- the compression objects ------------------------------------------------
 
-    def _bits_and_flag(self, sender_is_client: bool) -> tuple[int, bool]:
-        agreed = self.agreed
-        if agreed is None:
+    def _agreed(self) -> DeflateParameters:
+        if self.agreed is None:
             raise RuntimeError(f"{NAME} was not negotiated")
-        if sender_is_client:
-            bits, flag = agreed.client_max_window_bits, agreed.client_no_context_takeover
-        else:
-            bits, flag = agreed.server_max_window_bits, agreed.server_no_context_takeover
-        return (MAX_WINDOW_BITS if bits is None or bits is True else bits), flag
+        return self.agreed
 
     def deflater(self, client: bool) -> Deflater:
         """The compressor for what this end (``client`` or server) sends."""
-        return Deflater(*self._bits_and_flag(client))
+        return self._agreed().deflater(client)
 
     def inflater(self, client: bool, max_message_size: int) -> Inflater:
         """The decompressor for what this end receives, bounded by ``max_message_size``."""
-        return Inflater(*self._bits_and_flag(not client), max_message_size)
+        return self._agreed().inflater(client, max_message_size)
 
     # -- wsproto's frame hooks ------------------------------------------------------
 
@@ -406,3 +449,26 @@ class PerMessageDeflate(Extension):
 
     def __repr__(self) -> str:
         return f"<framer PerMessageDeflate {(self.agreed or self.wanted).header() or '(defaults)'}>"
+
+
+def negotiated(extensions: Sequence[Extension]) -> DeflateParameters | None:
+    """The permessage-deflate parameters in force after a handshake, if any.
+
+    ``extensions`` are what wsproto's handshake agreed on: framer's
+    :class:`PerMessageDeflate`, or ``wsproto.extensions.PerMessageDeflate``,
+    whose negotiation leaves the parameters on its attributes (both window
+    sizes always set, 15 by default).
+    """
+    for ext in extensions:
+        if not ext.enabled():
+            continue
+        if isinstance(ext, PerMessageDeflate):
+            return ext.agreed
+        if isinstance(ext, _WsprotoDeflate):
+            return DeflateParameters(
+                server_no_context_takeover=bool(ext.server_no_context_takeover),
+                client_no_context_takeover=bool(ext.client_no_context_takeover),
+                server_max_window_bits=ext.server_max_window_bits,
+                client_max_window_bits=ext.client_max_window_bits,
+            )
+    return None
