@@ -549,9 +549,9 @@ class WSConnection:
                     "a message sent in pieces must keep one type: "
                     f"started as {'text' if self._out_opcode == Opcode.TEXT else 'binary'}"
                 )
-            wire_opcode = Opcode.CONTINUATION
+            wire_opcode = int(Opcode.CONTINUATION)
         else:
-            wire_opcode = opcode
+            wire_opcode = int(opcode)
         size = self._out_size + len(payload)
         limit = self.limits.max_message_size
         if size > limit:
