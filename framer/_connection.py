@@ -442,18 +442,18 @@ class WSConnection:
 
         The same frames, limits and errors, without building an event.
         """
-        if (
-            self._state is _OPEN
-            and not self._out_opcode
-            and type(text) is str
-            and self._deflater is None
-        ):
+        if self._state is _OPEN and not self._out_opcode and type(text) is str:
             limits = self.limits
-            frames = self._serialize_text(
-                text, limits.max_frame_size, limits.max_message_size, self.client
-            )
-            if frames is not None:
-                return frames
+            if self._deflater is not None:
+                payload = text.encode("utf-8")
+                if len(payload) <= limits.max_message_size:
+                    return self._send_deflated(Opcode.TEXT, payload, True)
+            else:
+                frames = self._serialize_text(
+                    text, limits.max_frame_size, limits.max_message_size, self.client
+                )
+                if frames is not None:
+                    return frames
         if self._reader is None:
             return self._send_handshake(TextMessage(data=text))  # raises: not open yet
         return self._send_message(TextMessage(data=text))
@@ -465,8 +465,9 @@ class WSConnection:
             and not self._out_opcode
             and isinstance(data, (bytes, bytearray, memoryview))
             and len(data) <= self.limits.max_message_size
-            and self._deflater is None
         ):
+            if self._deflater is not None:
+                return self._send_deflated(Opcode.BINARY, data, True)
             return self._serialize(
                 Opcode.BINARY, data, True, self.limits.max_frame_size, self.client
             )
@@ -558,12 +559,11 @@ class WSConnection:
             raise MessageTooBigError(size, limit)
         finished = event.message_finished
         if self._deflater is not None:
-            payload = self._deflater.compress(payload, finished)
-            if wire_opcode:
-                wire_opcode |= COMPRESSED  # RSV1, on the message's first frame only
-        data = self._serialize(
-            wire_opcode, payload, finished, self.limits.max_frame_size, self.client
-        )
+            data = self._send_deflated(wire_opcode, payload, finished)
+        else:
+            data = self._serialize(
+                wire_opcode, payload, finished, self.limits.max_frame_size, self.client
+            )
         if finished:
             self._out_opcode = 0
             self._out_size = 0
@@ -572,6 +572,20 @@ class WSConnection:
             self._out_size = size
         self._sync_shortcut()
         return data
+
+    def _send_deflated(
+        self, opcode: int, payload: bytes | bytearray | memoryview, finished: bool
+    ) -> bytes:
+        """Frames of a (piece of a) message compressed, its size already checked.
+
+        RSV1 goes on the message's first frame only (``opcode`` 0 continues
+        one); fragmentation at ``max_frame_size`` cuts the compressed bytes.
+        """
+        assert self._deflater is not None
+        compressed = self._deflater.compress(payload, finished)
+        if opcode:
+            opcode |= COMPRESSED
+        return self._serialize(opcode, compressed, finished, self.limits.max_frame_size, self.client)
 
     def _send_close(self, event: CloseConnection) -> bytes:
         if self._state not in (_OPEN, _REMOTE_CLOSING):

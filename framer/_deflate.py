@@ -67,6 +67,15 @@ MIN_WINDOW_BITS = 9
 MAX_WINDOW_BITS = 15
 # RFC 7692 section 7.2.1: the tail of a sync flush, removed by the sender.
 _SYNC_TAIL = b"\x00\x00\xff\xff"
+#: The largest window framer compresses with, and zlib's memLevel for it (as
+#: websockets does): the agreed window bits bound what a sender may use, not
+#: what it must (RFC 7692 section 7.1.2), and a receiver with a larger window
+#: reads it.  Against zlib's defaults (15 bits, memLevel 8) it takes about
+#: 200 KiB less memory per connection and compresses 32 KiB of text about 2.5x
+#: faster when the previous message is still in the window, for a somewhat
+#: lower ratio.
+SEND_WINDOW_BITS = 12
+SEND_MEM_LEVEL = 5
 #: Compressed bytes handed to zlib at a time by :meth:`Inflater.feed`.
 INPUT_SLICE = 64 * 1024
 _TOO_BIG = CloseReason.MESSAGE_TOO_BIG
@@ -188,7 +197,8 @@ class DeflateParameters:
 
     def deflater(self, client: bool) -> Deflater:
         """The compressor for what this end (``client`` or server) sends."""
-        return Deflater(self._window(client), self._no_context_takeover(client))
+        window = min(self._window(client), SEND_WINDOW_BITS)
+        return Deflater(window, self._no_context_takeover(client))
 
     def inflater(self, client: bool, max_message_size: int) -> Inflater:
         """The decompressor for what this end receives, bounded by ``max_message_size``."""
@@ -216,7 +226,9 @@ class Deflater:
         self._zlib = self._new()
 
     def _new(self) -> zlib._Compress:
-        return zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -self.window_bits)
+        return zlib.compressobj(
+            zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -self.window_bits, SEND_MEM_LEVEL
+        )
 
     def compress(self, data: bytes | bytearray | memoryview, fin: bool = True) -> bytes:
         """The compressed bytes for a message, or for one part of it (``fin=False``).
@@ -247,22 +259,30 @@ class Inflater:
         self._zlib = zlib.decompressobj(-self.window_bits)
         self._size = 0  # bytes of the current message produced so far
 
-    def feed(self, data: bytes | bytearray | memoryview) -> bytes:
+    def feed(self, data: bytes | bytearray | memoryview, fin: bool = False) -> bytes:
         """The decompressed bytes of one more frame payload of the message.
 
-        Raises :class:`DecompressionError` (1009) as soon as the message
-        would pass ``max_message_size``, or (1007) on corrupt data.  The input
-        goes to zlib in slices of :data:`INPUT_SLICE` bytes, so the input zlib
-        holds back (its ``unconsumed_tail``) is a slice, not the frame.
+        With ``fin`` the payload is the message's last and the result ends
+        the message (as :meth:`finish` does; a small last payload goes to zlib
+        in one call with the sync flush tail).  Raises
+        :class:`DecompressionError` (1009) as soon as the message would pass
+        ``max_message_size``, or (1007) on corrupt data.  The input goes to
+        zlib in slices of :data:`INPUT_SLICE` bytes, so the input zlib holds
+        back (its ``unconsumed_tail``) is a slice, not the frame.
         """
+        if len(data) <= INPUT_SLICE:
+            if fin:
+                out = self._inflate(b"".join((data, _SYNC_TAIL)), tail=True)
+                self._end_message()
+                return out
+            return self._inflate(data)
         view = memoryview(data)
-        if len(view) <= INPUT_SLICE:
-            return self._inflate(view)
-        return b"".join(
+        out = b"".join(
             [self._inflate(view[i : i + INPUT_SLICE]) for i in range(0, len(view), INPUT_SLICE)]
         )
+        return out + self.finish() if fin else out
 
-    def _inflate(self, data: memoryview | bytes) -> bytes:
+    def _inflate(self, data: memoryview | bytes | bytearray, tail: bool = False) -> bytes:
         room = self.max_message_size - self._size
         try:
             # max_length bounds the output: at most one byte past the limit.
@@ -274,7 +294,9 @@ class Inflater:
                 _TOO_BIG,
                 f"decompressed message exceeds max_message_size={self.max_message_size} bytes",
             )
-        if self._zlib.unused_data:
+        unused = self._zlib.unused_data
+        if unused and not (tail and unused == _SYNC_TAIL):
+            # (With ``tail``, the appended tail is left over after a final block.)
             raise DecompressionError(_BAD_DATA, "data after the end of the compressed stream")
         self._size += len(out)
         return out
@@ -282,11 +304,14 @@ class Inflater:
     def finish(self) -> bytes:
         """The message's last decompressed bytes, once its final frame is fed."""
         out = self._inflate(_SYNC_TAIL) if not self._zlib.eof else b""
+        self._end_message()
+        return out
+
+    def _end_message(self) -> None:
         self._size = 0
         if self.no_context_takeover or self._zlib.eof:
             # A final deflate block (BFINAL) also ends the context.
             self._zlib = zlib.decompressobj(-self.window_bits)
-        return out
 
 
 class PerMessageDeflate(Extension):

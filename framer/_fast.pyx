@@ -581,9 +581,7 @@ cdef class FrameReader:
                 memcpy(PyBytes_AS_STRING(chunk), p, take)
         self._done_bytes += take
         try:
-            data = self._inflater.feed(chunk)
-            if final:
-                data += self._inflater.finish()
+            data = self._inflater.feed(chunk, final)
         except DecompressionError as exc:
             self._fail(exc.violation.code, exc.violation.reason, out)
             return 0

@@ -393,9 +393,7 @@ class FrameReader:
         inflater = self._inflater
         assert inflater is not None
         try:
-            data = inflater.feed(chunk)
-            if final:
-                data += inflater.finish()
+            data = inflater.feed(chunk, final)
         except DecompressionError as exc:
             self._fail(exc.violation.code, exc.violation.reason, out)
             return b""

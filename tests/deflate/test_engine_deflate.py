@@ -388,3 +388,15 @@ def test_every_split_of_the_stream_gives_the_same_events(impl: ModuleType, split
     for start in range(0, len(wire), split):
         server.receive_data(wire[start : start + split])
     assert messages(list(server.events())) == [f"{TEXT}0", f"{TEXT}1", b"end"]
+
+
+def test_a_message_ending_in_a_final_block_is_read_and_the_next_starts_fresh(impl: ModuleType) -> None:
+    # A sender may end a message with BFINAL (zlib's Z_FINISH): the tail the
+    # receiver appends is then left over, which is fine, and the context restarts.
+    server = deflate_server(impl)
+    wire = b""
+    for text in (b"first message", b"second message"):
+        z = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+        wire += client_frame(1, z.compress(text) + z.flush(), rsv=4)
+    server.receive_data(wire)
+    assert messages(list(server.events())) == ["first message", "second message"]
