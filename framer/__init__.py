@@ -12,6 +12,7 @@ Modules:
 * ``_fast`` (``_fast.pyx``, typed by ``_fast.pyi``): its compiled twin;
 * ``_kernels.c``/``_kernels.h``: the compiled twin's C byte kernels (XOR, UTF-8);
 * ``_close_frame``: the close frame's rules, for both twins;
+* ``_deflate``: permessage-deflate (RFC 7692): negotiation, RSV rules, bounded (de)compression;
 * ``_impl``: picks the twin at import (``FRAMER_NO_EXTENSIONS``);
 * ``_limits``: ``Limits``, API Gateway's frame and message sizes;
 * ``_errors``: the local and remote protocol errors, ``ProtocolViolation``;
@@ -45,6 +46,7 @@ from wsproto.events import (
 )
 
 from ._connection import WSConnection
+from ._deflate import PerMessageDeflate
 from ._errors import LocalProtocolError, MessageTooBigError, ProtocolViolation, RemoteProtocolError
 from ._impl import implementation
 from ._limits import API_GATEWAY_MAX_FRAME_SIZE, API_GATEWAY_MAX_MESSAGE_SIZE, Limits
@@ -64,6 +66,7 @@ __all__ = [
     "LocalProtocolError",
     "Message",
     "MessageTooBigError",
+    "PerMessageDeflate",
     "Ping",
     "Pong",
     "ProtocolViolation",

@@ -7,6 +7,8 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from wsproto.connection import ConnectionState, ConnectionType
+from wsproto.extensions import Extension
+from wsproto.extensions import PerMessageDeflate as _WsprotoDeflate
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
@@ -23,6 +25,7 @@ from wsproto.frame_protocol import CloseReason, Opcode
 from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError as _WsprotoLocalProtocolError
 
+from ._deflate import COMPRESSED, Deflater, PerMessageDeflate, negotiated
 from ._errors import LocalProtocolError, MessageTooBigError, ProtocolViolation, RemoteProtocolError
 from ._impl import (
     FrameReader,
@@ -105,8 +108,13 @@ class WSConnection:
     * outgoing messages longer than ``limits.max_frame_size`` are fragmented,
       and ones longer than ``limits.max_message_size`` raise
       :class:`framer.MessageTooBigError` before anything is produced;
-    * no extensions (permessage-deflate) are negotiated: API Gateway offers
-      none.
+    * permessage-deflate (RFC 7692) is the one extension, and only with
+      ``limits.allow_deflate`` (``Limits.general()``; API Gateway offers
+      none): pass ``framer.PerMessageDeflate()`` (or wsproto's
+      ``PerMessageDeflate``) in ``Request.extensions`` or
+      ``AcceptConnection.extensions``.  The limits then apply to each message
+      as decompressed (decompression stops one byte past
+      ``max_message_size``: 1009) and to each frame as sent.
     """
 
     def __init__(
@@ -162,6 +170,10 @@ class WSConnection:
         # answered while the caller works through them.
         self._pending_close: tuple[Event, str] | None = None
         self._shortcut: Shortcut | None = None
+        # The extensions this end offered or accepted, and the compressor of
+        # what it sends once permessage-deflate is in force.
+        self._extensions: list[Extension] = []
+        self._deflater: Deflater | None = None
 
     # -- state ------------------------------------------------------------
 
@@ -206,8 +218,17 @@ class WSConnection:
     def _open(self) -> None:
         """The handshake completed: frames from here on."""
         limits = self.limits
+        deflate = negotiated(self._extensions)
+        inflater = None
+        if deflate is not None:
+            inflater = deflate.inflater(self.client, limits.max_message_size)
+            self._deflater = deflate.deflater(self.client)
         reader = self._reader = self._reader_type(
-            self.client, limits.max_frame_size, limits.max_message_size, limits.allow_binary
+            self.client,
+            limits.max_frame_size,
+            limits.max_message_size,
+            limits.allow_binary,
+            inflater,
         )
         self._state = _OPEN
         # From here on the hot calls go straight to the shortcut (compiled
@@ -226,9 +247,11 @@ class WSConnection:
             self._events_full,
         )
         self.receive_data = shortcut.receive_data  # type: ignore[method-assign]
-        self.send_text = shortcut.send_text  # type: ignore[method-assign]
-        self.send_bytes = shortcut.send_bytes  # type: ignore[method-assign]
         self.events = shortcut.events  # type: ignore[method-assign]
+        if self._deflater is None:
+            # (Compressed messages are sent by the methods below.)
+            self.send_text = shortcut.send_text  # type: ignore[method-assign]
+            self.send_bytes = shortcut.send_bytes  # type: ignore[method-assign]
         self._sync_shortcut()
         pending = self._after_head
         self._after_head = b""
@@ -421,11 +444,16 @@ class WSConnection:
         """
         if self._state is _OPEN and not self._out_opcode and type(text) is str:
             limits = self.limits
-            frames = self._serialize_text(
-                text, limits.max_frame_size, limits.max_message_size, self.client
-            )
-            if frames is not None:
-                return frames
+            if self._deflater is not None:
+                payload = text.encode("utf-8")
+                if len(payload) <= limits.max_message_size:
+                    return self._send_deflated(Opcode.TEXT, payload, True)
+            else:
+                frames = self._serialize_text(
+                    text, limits.max_frame_size, limits.max_message_size, self.client
+                )
+                if frames is not None:
+                    return frames
         if self._reader is None:
             return self._send_handshake(TextMessage(data=text))  # raises: not open yet
         return self._send_message(TextMessage(data=text))
@@ -438,6 +466,8 @@ class WSConnection:
             and isinstance(data, (bytes, bytearray, memoryview))
             and len(data) <= self.limits.max_message_size
         ):
+            if self._deflater is not None:
+                return self._send_deflated(Opcode.BINARY, data, True)
             return self._serialize(
                 Opcode.BINARY, data, True, self.limits.max_frame_size, self.client
             )
@@ -453,11 +483,12 @@ class WSConnection:
 
         On the server side the payload is not copied: the list alternates
         frame headers and views of ``data`` (so ``data`` must not change until
-        written).  A client masks, which copies, and gets one ``bytes``.
+        written).  A client masks, which copies, and gets one ``bytes``; so
+        does a compressed message.
         """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes-like, got {type(data).__name__}")
-        if self._state is not _OPEN or self._out_opcode:
+        if self._state is not _OPEN or self._out_opcode or self._deflater is not None:
             return [self.send(BytesMessage(data=data))]  # type: ignore[arg-type]
         limit = self.limits.max_message_size
         if len(data) > limit:
@@ -468,10 +499,7 @@ class WSConnection:
 
     def _send_handshake(self, event: Event) -> bytes:
         if isinstance(event, (Request, AcceptConnection)) and event.extensions:
-            raise LocalProtocolError(
-                "framer negotiates no WebSocket extensions (API Gateway offers none); "
-                f"got extensions={event.extensions!r}"
-            )
+            self._extensions = self._check_extensions(list(event.extensions))
         if isinstance(event, AcceptConnection) and not self.client and not self._request_seen:
             raise LocalProtocolError(
                 "a server can accept only after the client's request has been received"
@@ -484,6 +512,20 @@ class WSConnection:
             raise LocalProtocolError(str(exc)) from exc
         self._check_open()
         return data
+
+    def _check_extensions(self, extensions: list[Extension | str]) -> list[Extension]:
+        if not self.limits.allow_deflate:
+            raise LocalProtocolError(
+                "these limits negotiate no WebSocket extensions (API Gateway offers none; "
+                f"Limits.general() allows permessage-deflate); got extensions={extensions!r}"
+            )
+        for ext in extensions:
+            if not isinstance(ext, (PerMessageDeflate, _WsprotoDeflate)):
+                raise LocalProtocolError(
+                    "framer's one extension is permessage-deflate: pass "
+                    f"framer.PerMessageDeflate() or wsproto's PerMessageDeflate, got {ext!r}"
+                )
+        return extensions  # type: ignore[return-value]
 
     def _send_message(self, event: Message) -> bytes:  # type: ignore[type-arg]
         if self._state is not _OPEN:
@@ -508,17 +550,20 @@ class WSConnection:
                     "a message sent in pieces must keep one type: "
                     f"started as {'text' if self._out_opcode == Opcode.TEXT else 'binary'}"
                 )
-            wire_opcode = Opcode.CONTINUATION
+            wire_opcode = int(Opcode.CONTINUATION)
         else:
-            wire_opcode = opcode
+            wire_opcode = int(opcode)
         size = self._out_size + len(payload)
         limit = self.limits.max_message_size
         if size > limit:
             raise MessageTooBigError(size, limit)
         finished = event.message_finished
-        data = self._serialize(
-            wire_opcode, payload, finished, self.limits.max_frame_size, self.client
-        )
+        if self._deflater is not None:
+            data = self._send_deflated(wire_opcode, payload, finished)
+        else:
+            data = self._serialize(
+                wire_opcode, payload, finished, self.limits.max_frame_size, self.client
+            )
         if finished:
             self._out_opcode = 0
             self._out_size = 0
@@ -527,6 +572,20 @@ class WSConnection:
             self._out_size = size
         self._sync_shortcut()
         return data
+
+    def _send_deflated(
+        self, opcode: int, payload: bytes | bytearray | memoryview, finished: bool
+    ) -> bytes:
+        """Frames of a (piece of a) message compressed, its size already checked.
+
+        RSV1 goes on the message's first frame only (``opcode`` 0 continues
+        one); fragmentation at ``max_frame_size`` cuts the compressed bytes.
+        """
+        assert self._deflater is not None
+        compressed = self._deflater.compress(payload, finished)
+        if opcode:
+            opcode |= COMPRESSED
+        return self._serialize(opcode, compressed, finished, self.limits.max_frame_size, self.client)
 
     def _send_close(self, event: CloseConnection) -> bytes:
         if self._state not in (_OPEN, _REMOTE_CLOSING):

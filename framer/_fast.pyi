@@ -5,6 +5,8 @@ from typing import Callable, Iterator, Union
 
 from wsproto.events import Event
 
+from ._deflate import Inflater
+
 Buffer = Union[bytes, bytearray, memoryview]
 
 def _use_avx2(on: bool) -> bool: ...
@@ -27,7 +29,12 @@ class FrameReader:
     violation_code: int
     violation_reason: str
     def __init__(
-        self, client: bool, max_frame_size: int, max_message_size: int, allow_binary: bool
+        self,
+        client: bool,
+        max_frame_size: int,
+        max_message_size: int,
+        allow_binary: bool,
+        inflater: Inflater | None = None,
     ) -> None: ...
     @property
     def buffered(self) -> int: ...

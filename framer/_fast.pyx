@@ -42,6 +42,7 @@ from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessag
 from wsproto.frame_protocol import Opcode
 
 from ._close_frame import read_close
+from ._deflate import COMPRESSED, DecompressionError, rsv_error
 from ._errors import ProtocolViolation
 
 cdef extern from "Python.h":
@@ -82,6 +83,8 @@ cdef int OP_BINARY = Opcode.BINARY
 cdef int OP_CLOSE = Opcode.CLOSE
 cdef int OP_PING = Opcode.PING
 cdef int OP_PONG = Opcode.PONG
+# ORed into the opcode of a compressed message's data frames (see _deflate.COMPRESSED).
+cdef int OP_COMPRESSED = COMPRESSED
 
 cdef object _new = object.__new__
 cdef object _TextMessage = TextMessage
@@ -237,6 +240,8 @@ cdef class FrameReader:
     cdef unsigned long long _remaining
     cdef int _msg_opcode
     cdef unsigned long long _msg_size
+    cdef object _inflater  # permessage-deflate's Inflater, or None
+    cdef int _msg_rsv1  # OP_COMPRESSED while a compressed message is read, else 0
     # The message being assembled: a bytes object used as a growable buffer
     # (NULL when none) and its used length.  A binary message's buffer
     # becomes the user's bytes; a text message's holds its checked UTF-8,
@@ -255,8 +260,11 @@ cdef class FrameReader:
     def __cinit__(self):
         self._buf = NULL
 
-    def __init__(self, bint client, max_frame_size, max_message_size, bint allow_binary):
+    def __init__(self, bint client, max_frame_size, max_message_size, bint allow_binary,
+                 inflater=None):
         self._expect_mask = 0 if client else 0x80
+        self._inflater = inflater
+        self._msg_rsv1 = 0
         self._max_frame = max_frame_size
         self._max_message = max_message_size
         self._allow_binary = allow_binary
@@ -389,7 +397,10 @@ cdef class FrameReader:
         b1 = p[1]
         opcode = b0 & 0x0F
         if b0 & 0x70:
-            return self._fail(1002, "reserved bits set with no extension negotiated", out)
+            reason = rsv_error(b0, self._inflater is not None)
+            if reason is not None:
+                return self._fail(1002, reason, out)
+            self._msg_rsv1 = OP_COMPRESSED
         if opcode > 2 and opcode != OP_CLOSE and opcode != OP_PING and opcode != OP_PONG:
             return self._fail(1002, f"invalid opcode {opcode:#x}", out)
         control = opcode >= 8
@@ -436,7 +447,8 @@ cdef class FrameReader:
                     f"frame of {length} bytes exceeds the {self._max_frame}-byte frame limit",
                     out,
                 )
-            if self._msg_size + length > self._max_message:
+            if self._msg_size + length > self._max_message and not self._msg_rsv1:
+                # (A compressed message's limit is on its decompressed bytes.)
                 return self._fail(
                     1009,
                     f"message of at least {self._msg_size + length} bytes exceeds the "
@@ -452,6 +464,7 @@ cdef class FrameReader:
             if opcode:
                 self._msg_opcode = opcode
             self._msg_size += length
+            opcode |= self._msg_rsv1
         self._opcode = opcode
         self._fin = (b0 & 0x80) != 0
         self._done_bytes = 0
@@ -525,6 +538,8 @@ cdef class FrameReader:
         cdef unsigned char* dst
         cdef object obj
         if self._opcode >= 8:
+            if self._opcode >= OP_COMPRESSED:
+                return self._inflate(p, take, last and self._fin, out)
             dst = self._control + self._control_len
             self._control_len += take
         elif last and self._fin and self._done_bytes == 0 and self._buf_len == 0:
@@ -547,6 +562,39 @@ cdef class FrameReader:
                 and framer_utf8_check(&self._utf8, dst, take) < 0):
             # Fail as soon as the bad byte arrives.
             self._fail(1007, "invalid UTF-8 in text message", out)
+        return 0
+
+    cdef int _inflate(self, const unsigned char* p, Py_ssize_t take, bint final,
+                      list out) except -1:
+        """Decompress the next piece of a compressed message (its tail too if ``final``)
+        and append the result to the message buffer."""
+        cdef unsigned char rk[4]
+        cdef object chunk = PyBytes_FromStringAndSize(NULL, take)
+        cdef object data
+        cdef Py_ssize_t n
+        cdef unsigned char* dst
+        if take:
+            if self._expect_mask:
+                _rotated_key(self._key, self._done_bytes, rk)
+                framer_xor(<unsigned char*>PyBytes_AS_STRING(chunk), p, take, rk)
+            else:
+                memcpy(PyBytes_AS_STRING(chunk), p, take)
+        self._done_bytes += take
+        try:
+            data = self._inflater.feed(chunk, final)
+        except DecompressionError as exc:
+            self._fail(exc.violation.code, exc.violation.reason, out)
+            return 0
+        if final:
+            self._msg_rsv1 = 0
+        n = PyBytes_GET_SIZE(data)
+        if n:
+            self._reserve(self._buf_len + n)
+            dst = <unsigned char*>PyBytes_AS_STRING(<object>self._buf) + self._buf_len
+            memcpy(dst, PyBytes_AS_STRING(data), n)
+            self._buf_len += n
+            if self._msg_opcode == OP_TEXT and framer_utf8_check(&self._utf8, dst, n) < 0:
+                self._fail(1007, "invalid UTF-8 in text message", out)
         return 0
 
     cdef int _whole_message(self, const unsigned char* p, Py_ssize_t n, list out) except -1:
@@ -604,15 +652,21 @@ cdef class FrameReader:
         cdef bytes payload
         cdef object data
         if opcode >= 8:
-            payload = PyBytes_FromStringAndSize(<const char*>self._control, self._control_len)
-            self._control_len = 0
-            if opcode == OP_PING:
-                out.append(_event(_Ping, _CONTROL_FIELDS, "payload", payload))
-            elif opcode == OP_PONG:
-                out.append(_event(_Pong, _CONTROL_FIELDS, "payload", payload))
-            else:
-                self._close(payload, out)
-            return 0
+            if opcode < OP_COMPRESSED:
+                payload = PyBytes_FromStringAndSize(<const char*>self._control, self._control_len)
+                self._control_len = 0
+                if opcode == OP_PING:
+                    out.append(_event(_Ping, _CONTROL_FIELDS, "payload", payload))
+                elif opcode == OP_PONG:
+                    out.append(_event(_Pong, _CONTROL_FIELDS, "payload", payload))
+                else:
+                    self._close(payload, out)
+                return 0
+            if self._fin and self._done_bytes == 0:
+                # An empty final frame: the message's end still goes to the inflater.
+                self._inflate(NULL, 0, True, out)
+                if self.done:
+                    return 0
         if not self._fin:
             return 0
         if self._msg_opcode == 0:

@@ -29,6 +29,7 @@ from wsproto.events import BytesMessage, CloseConnection, Event, Ping, Pong, Tex
 from wsproto.frame_protocol import Opcode
 
 from ._close_frame import read_close
+from ._deflate import COMPRESSED, DecompressionError, Inflater, rsv_error
 from ._errors import ProtocolViolation
 
 __all__ = [
@@ -131,6 +132,11 @@ class FrameReader:
     whole as one ``TextMessage`` or ``BytesMessage``; pings, pongs and the
     close frame come out as they arrive, even between fragments of a message.
 
+    With ``inflater`` (permessage-deflate negotiated), a data message whose
+    first frame has RSV1 is decompressed by it as its payload arrives; the
+    message limit then applies to the decompressed bytes (the inflater's
+    bound), the frame limit to the bytes on the wire.
+
     A protocol error or a limit breach ends parsing: ``feed`` returns the
     events before it, then a ``CloseConnection`` carrying the close code, and
     sets ``violation_code``/``violation_reason``.  A close frame from the peer
@@ -143,8 +149,13 @@ class FrameReader:
         max_frame_size: int,
         max_message_size: int,
         allow_binary: bool,
+        inflater: Inflater | None = None,
     ) -> None:
         self._expect_mask = 0 if client else 0x80
+        self._inflater = inflater
+        # COMPRESSED while a compressed message is being read, else 0; ORed
+        # into each of its frames' opcode (see _deflate.COMPRESSED).
+        self._msg_rsv1 = 0
         self._max_frame = max_frame_size
         self._max_message = max_message_size
         self._allow_binary = allow_binary
@@ -263,7 +274,10 @@ class FrameReader:
         b1 = buf[pos + 1]
         opcode = b0 & 0x0F
         if b0 & 0x70:
-            return self._fail(1002, "reserved bits set with no extension negotiated", out)
+            reason = rsv_error(b0, self._inflater is not None)
+            if reason is not None:
+                return self._fail(1002, reason, out)
+            self._msg_rsv1 = COMPRESSED
         if opcode > 2 and opcode not in (_CLOSE, _PING, _PONG):
             return self._fail(1002, f"invalid opcode {opcode:#x}", out)
         control = opcode >= 8
@@ -308,7 +322,8 @@ class FrameReader:
                     f"frame of {length} bytes exceeds the {self._max_frame}-byte frame limit",
                     out,
                 )
-            if self._msg_size + length > self._max_message:
+            if self._msg_size + length > self._max_message and not self._msg_rsv1:
+                # (A compressed message's limit is on its decompressed bytes.)
                 return self._fail(
                     1009,
                     f"message of at least {self._msg_size + length} bytes exceeds the "
@@ -324,6 +339,7 @@ class FrameReader:
             if opcode:
                 self._msg_opcode = opcode
             self._msg_size += length
+            opcode |= self._msg_rsv1
         self._opcode = opcode
         self._fin = bool(b0 & 0x80)
         self._done_bytes = 0
@@ -336,9 +352,13 @@ class FrameReader:
             chunk = mask(chunk, self._key, self._done_bytes)
         self._done_bytes += len(chunk)
         if self._opcode >= 8:
-            self._control += chunk
-            return
-        if (
+            if self._opcode < COMPRESSED:
+                self._control += chunk
+                return
+            chunk = self._inflate(chunk, last and self._fin, out)
+            if self.done:
+                return
+        elif (
             last
             and self._fin
             and not self._buf
@@ -368,6 +388,19 @@ class FrameReader:
                 if len(self._text) >= 64:
                     self._text = ["".join(self._text)]
 
+    def _inflate(self, chunk: bytes, final: bool, out: list[Event]) -> bytes:
+        """Decompress the next piece of a compressed message (its tail too if ``final``)."""
+        inflater = self._inflater
+        assert inflater is not None
+        try:
+            data = inflater.feed(chunk, final)
+        except DecompressionError as exc:
+            self._fail(exc.violation.code, exc.violation.reason, out)
+            return b""
+        if final:
+            self._msg_rsv1 = 0
+        return data
+
     def _decode_piece(self, chunk: bytes, out: list[Event]) -> str | None:
         """Decode the next piece of a text message; None (and a 1007) if bad."""
         if self._utf8_tail:
@@ -386,15 +419,21 @@ class FrameReader:
     def _end_frame(self, out: list[Event]) -> None:
         opcode = self._opcode
         if opcode >= 8:
-            payload = self._control
-            self._control = b""
-            if opcode == _PING:
-                out.append(Ping(payload=payload))
-            elif opcode == _PONG:
-                out.append(Pong(payload=payload))
-            else:
-                self._close(payload, out)
-            return
+            if opcode < COMPRESSED:
+                payload = self._control
+                self._control = b""
+                if opcode == _PING:
+                    out.append(Ping(payload=payload))
+                elif opcode == _PONG:
+                    out.append(Pong(payload=payload))
+                else:
+                    self._close(payload, out)
+                return
+            if self._fin and not self._done_bytes:
+                # An empty final frame: the message's end still goes to the inflater.
+                self._payload(b"", True, out)
+                if self.done:
+                    return
         if not self._fin:
             return
         whole = self._whole

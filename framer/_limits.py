@@ -9,6 +9,9 @@ Sources for the numbers:
 * Binary frames: API Gateway WebSocket APIs route text; this library closes a
   binary data frame with 1003 ("unsupported data", RFC 6455 section 7.4.1) in
   API Gateway mode.
+* No extensions: API Gateway's WebSocket endpoints answer the opening
+  handshake without ``Sec-WebSocket-Extensions`` (they negotiate no
+  permessage-deflate), so in API Gateway mode none may be negotiated.
 * 16 KiB request head: the bound h11 uses by default for an incomplete event,
   which wsproto's handshake inherits.
 """
@@ -58,12 +61,20 @@ class Limits:
         connection with 1003.
     ``max_handshake_size``
         Largest HTTP head of the opening handshake.
+    ``allow_deflate``
+        When true, permessage-deflate (RFC 7692) may be negotiated: offered
+        by a client's ``Request(extensions=[PerMessageDeflate()])``, accepted
+        by a server's ``AcceptConnection(extensions=[...])``.  The sizes then
+        apply to decompressed messages and to frames as sent.  When false
+        (API Gateway mode) asking for an extension raises
+        :class:`framer.LocalProtocolError`.
     """
 
     max_frame_size: int = API_GATEWAY_MAX_FRAME_SIZE
     max_message_size: int = API_GATEWAY_MAX_MESSAGE_SIZE
     allow_binary: bool = False
     max_handshake_size: int = DEFAULT_MAX_HANDSHAKE_SIZE
+    allow_deflate: bool = False
 
     def __post_init__(self) -> None:
         for name in ("max_frame_size", "max_message_size", "max_handshake_size"):
@@ -74,12 +85,13 @@ class Limits:
                 raise ValueError(
                     f"Limits.{name} must be between 1 and 2**63-1 bytes, got {value}"
                 )
-        if not isinstance(self.allow_binary, bool):
-            raise TypeError(f"Limits.allow_binary must be a bool, got {self.allow_binary!r}")
+        for name in ("allow_binary", "allow_deflate"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"Limits.{name} must be a bool, got {getattr(self, name)!r}")
 
     @classmethod
     def api_gateway(cls) -> Limits:
-        """API Gateway's rules: 32 KiB frames, 128 KiB messages, no binary."""
+        """API Gateway's rules: 32 KiB frames, 128 KiB messages, no binary, no extensions."""
         return cls()
 
     @classmethod
@@ -90,10 +102,11 @@ class Limits:
         *,
         max_handshake_size: int = DEFAULT_MAX_HANDSHAKE_SIZE,
     ) -> Limits:
-        """A general-purpose endpoint: binary allowed, sizes as given."""
+        """A general-purpose endpoint: binary allowed, permessage-deflate allowed, sizes as given."""
         return cls(
             max_frame_size=max_frame_size,
             max_message_size=max_message_size,
             allow_binary=True,
             max_handshake_size=max_handshake_size,
+            allow_deflate=True,
         )

@@ -20,8 +20,10 @@ What comes from uvicorn's ``Config``:
   that is late closes with 1011 "keepalive ping timeout".
 * ``root_path``, ``headers`` (``server_state.default_headers``) and the
   ``uvicorn.error`` logger, as uvicorn's own classes use them.
-* ``ws_per_message_deflate``: framer's engine negotiates no extension yet, so
-  the handshake answers without permessage-deflate whatever it says.
+* ``ws_per_message_deflate`` (true by default): permessage-deflate is accepted
+  when the client offers it, with the client's parameters; ``ws_max_size`` then
+  bounds each message as decompressed.  Limits without ``allow_deflate``
+  (``Limits.api_gateway()``) never negotiate it, as API Gateway does not.
 
 :meth:`FramerWSProtocol.with_limits` gives a subclass whose connections use a
 :class:`framer.Limits` of your choice instead, e.g. API Gateway's rules::
@@ -51,6 +53,7 @@ from uvicorn.protocols.utils import (
 )
 from uvicorn.server import ServerState
 from wsproto.connection import ConnectionState, ConnectionType
+from wsproto.extensions import Extension
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
@@ -65,6 +68,7 @@ from wsproto.events import (
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from ._connection import WSConnection
+from ._deflate import PerMessageDeflate
 from ._limits import Limits
 
 __all__ = ["FramerWSProtocol"]
@@ -490,7 +494,12 @@ class FramerWSProtocol(asyncio.Protocol):
         self.handshake_complete = True
         if self.transport.is_closing():
             return
-        accept = AcceptConnection(subprotocol=message.get("subprotocol"), extra_headers=headers)
+        extensions: list[Extension] = []
+        if self.config.ws_per_message_deflate and self.conn.limits.allow_deflate:
+            extensions.append(PerMessageDeflate())
+        accept = AcceptConnection(
+            subprotocol=message.get("subprotocol"), extra_headers=headers, extensions=extensions
+        )
         self.transport.write(self.conn.send(accept))
         self.start_keepalive()
 

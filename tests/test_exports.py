@@ -19,6 +19,7 @@ EXPECTED = {
     "API_GATEWAY_MAX_MESSAGE_SIZE",
     "LocalProtocolError",
     "MessageTooBigError",
+    "PerMessageDeflate",
     "ProtocolViolation",
     "RemoteProtocolError",
     "implementation",

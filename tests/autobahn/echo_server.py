@@ -3,7 +3,8 @@
 Usage: python tests/autobahn/echo_server.py PORT   (binds 127.0.0.1 only)
 
 It runs with general limits raised to 32 MiB so that Autobahn's 16 MiB cases
-(9.*) are answered with echoes rather than 1009.  Text comes back as text,
+(9.*) are answered with echoes rather than 1009, and accepts permessage-deflate
+when the client offers it (cases 12.* and 13.*), with the client's parameters.  Text comes back as text,
 binary as binary; pings get pongs; a close from the peer is answered and the
 transport closed; a protocol violation is answered with a close frame carrying
 framer's close code, then the transport is closed (RFC 6455 section 7.1.7,
@@ -23,6 +24,7 @@ from framer import (
     ConnectionState,
     ConnectionType,
     Limits,
+    PerMessageDeflate,
     Ping,
     RejectConnection,
     Request,
@@ -75,7 +77,7 @@ class EchoProtocol(asyncio.Protocol):
         close_transport = False
         for event in conn.events():
             if isinstance(event, Request):
-                out.append(conn.send(AcceptConnection()))
+                out.append(conn.send(AcceptConnection(extensions=[PerMessageDeflate()])))
             elif isinstance(event, (TextMessage, BytesMessage)):
                 if conn.state is ConnectionState.OPEN:
                     out.append(conn.send(event))

@@ -34,10 +34,6 @@ HERE = Path(__file__).resolve().parent
 #: Tests of uvicorn's suite that cannot pass against FramerWSProtocol, and why
 #: (the names without their HTTP-class parameter).
 KNOWN = {
-    "test_supports_permessage_deflate_extension[framer": (
-        "framer's engine negotiates no permessage-deflate yet (framer/_deflate.py "
-        "waits for its integration into the engine's frame path)"
-    ),
     "test_server_keepalive_ping_pong[framer": (
         "asserts isinstance(protocol, (WSProtocol, WebSocketsSansIOProtocol)), "
         "uvicorn's own two classes"

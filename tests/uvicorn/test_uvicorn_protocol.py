@@ -320,3 +320,44 @@ def test_after_a_keepalive_timeout_the_app_gets_1011_and_its_sends_raise_oserror
         {"type": "websocket.disconnect", "code": 1011, "reason": "keepalive ping timeout"},
         "ClientDisconnected",
     ]
+
+
+@pytest.mark.parametrize("http", HTTP)
+def test_permessage_deflate_is_negotiated_and_ws_max_size_bounds_the_inflated_message(
+    http: str,
+) -> None:
+    async def main() -> None:
+        async with served(echo_app, ws=FramerWSProtocol, http=http, ws_max_size=100_000) as (_, url):
+            # websockets' client offers permessage-deflate and compresses what it sends.
+            async with connect(url, max_size=None) as ws:
+                assert ws.response is not None
+                assert ws.response.headers["sec-websocket-extensions"].startswith(
+                    "permessage-deflate"
+                )
+                await ws.send("z" * 100_000)  # about 100 bytes on the wire
+                assert await ws.recv() == "z" * 100_000
+                await ws.send(b"z" * 100_001)  # still small on the wire, one byte too many inflated
+                with pytest.raises(ConnectionClosed) as closed:
+                    await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+    run(main())
+
+
+def test_ws_per_message_deflate_false_and_api_gateway_limits_negotiate_none() -> None:
+    async def main() -> None:
+        async with served(
+            echo_app, ws=FramerWSProtocol, http="httptools", ws_per_message_deflate=False
+        ) as (_, url):
+            async with connect(url) as ws:
+                assert ws.response is not None
+                assert "sec-websocket-extensions" not in ws.response.headers
+                await ws.send("plain")
+                assert await ws.recv() == "plain"
+        api_gateway = FramerWSProtocol.with_limits(Limits.api_gateway())
+        async with served(echo_app, ws=api_gateway, http="httptools") as (_, url):
+            async with connect(url) as ws:
+                assert ws.response is not None
+                assert "sec-websocket-extensions" not in ws.response.headers
+
+    run(main())
