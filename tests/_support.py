@@ -188,3 +188,22 @@ def open_wsproto(connection_type: ConnectionType) -> wsproto.WSConnection:
 
 def drain(conn: object) -> list[object]:
     return list(conn.events())  # type: ignore[attr-defined]
+
+
+def str_sizes(text: str) -> set[int]:
+    """The sizes CPython gives ``text`` at the width it would pick: bare, or
+    with its UTF-8 form cached (``bytes.decode`` keeps it on 3.13). A str
+    built wider than needed has neither size."""
+    import sys
+
+    bare = sys.getsizeof(text.encode("utf-32-le").decode("utf-32-le"))
+    sizes = {bare, bare + len(text.encode("utf-8", "surrogatepass")) + 1}
+    if len(text) == 1:
+        # CPython hands out a cached one-character str (on 3.13 with its UTF-8
+        # form); a fresh one of the same width is one character smaller than
+        # the same character twice.
+        code = ord(text)
+        width = 1 if code < 0x100 else 2 if code < 0x10000 else 4
+        sizes.add(sys.getsizeof(text * 2) - width)
+    return sizes
+

@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from _support import client_frame
+from _support import client_frame, str_sizes
 
 
 @pytest.fixture(params=["avx2", "portable"])
@@ -100,4 +100,4 @@ def test_utf8_agrees_on_mutated_text(compiled: ModuleType,
             assert len(flat) == 1
             data_out = flat[0].data  # type: ignore[attr-defined]
             assert data_out == expected
-            assert sys.getsizeof(data_out) == sys.getsizeof(expected)  # same width
+            assert sys.getsizeof(data_out) in str_sizes(expected)  # the same width
