@@ -237,7 +237,7 @@ class Invoker:
             function = function_for(handler, name=name)
         except FunctionError as exc:
             if not self.in_process:
-                log.info("%s: framer runs it in its own process", exc)
+                log.info("%s; it runs in the gateway's own process instead", exc)
             function = Function(name=name, handler=f"{getattr(handler, '__module__', None)}:{name}")
             local = self._in_process_runner()
             local.adopt(function, handler)
