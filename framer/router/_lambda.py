@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Optional
 
 from framer.functions._context import LambdaContext
@@ -36,9 +37,18 @@ def function_names(function_name: str, region: str, account_id: str) -> Function
                          region, account_id, f"/aws/lambda/{name}")
 
 
+ContextMaker = Callable[[str, int, Optional[Callable[[], int]]], LambdaContext]
+"""``make(aws_request_id, now_ms, clock_ms)``: the ``context`` of one call
+made at ``now_ms`` (``context_maker``)."""
+
+
+def context_maker(names: FunctionNames, timeout_ms: int) -> ContextMaker:
+    """How the calls of one handler with one timeout get their ``context``:
+    made once (a route's plan keeps it), called for each message."""
+    return partial(_make_context, names.name, names.arn, names.log_group, timeout_ms)
+
+
 def lambda_context(names: FunctionNames, aws_request_id: str, timeout_ms: int,
                    now_ms: int, clock_ms: Optional[Callable[[], int]]) -> LambdaContext:
-    """The ``context`` of one call made at ``now_ms`` (positional: every
-    message makes one)."""
-    return _make_context(names.name, names.arn, names.log_group, aws_request_id,
-                         timeout_ms, now_ms + timeout_ms, clock_ms)
+    """The ``context`` of one call made at ``now_ms``."""
+    return context_maker(names, timeout_ms)(aws_request_id, now_ms, clock_ms)
