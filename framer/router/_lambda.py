@@ -14,6 +14,8 @@ from typing import Callable, Optional
 
 from framer.functions._context import LambdaContext
 
+from ._model import Handler
+
 _NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9_-]")
 _make_context = LambdaContext._make  # bound once: a classmethod read makes a method object
 
@@ -28,6 +30,12 @@ class FunctionNames:
     region: str
     account_id: str
     log_group: str
+
+
+def handler_name(handler: Handler) -> str:
+    """The function name of an in-process handler: its ``__name__``
+    (``"handler"`` for a callable without one)."""
+    return getattr(handler, "__name__", "handler")
 
 
 def function_names(function_name: str, region: str, account_id: str) -> FunctionNames:

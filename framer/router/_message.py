@@ -26,8 +26,8 @@ from ._frames import (
     error_frame,
 )
 from ._gateway import Gateway
-from ._lambda import FunctionNames, context_maker, function_names
-from ._model import Handler, Integration, IntegrationType, Route, Snapshot, Stage
+from ._lambda import FunctionNames, context_maker, function_names, handler_name
+from ._model import Integration, IntegrationType, Route, Snapshot, Stage
 from ._plan import MessagePlan, RouteCache
 from ._steps import (
     Connection,
@@ -132,11 +132,6 @@ class TwoWayReply(RouteReply):
             return reply(request_id, self.route_key, (body,))
         except (TypeError, ValueError):
             return self.error(connection_id, request_id, INTERNAL_SERVER_ERROR)
-
-
-def handler_name(handler: Handler) -> str:
-    """The function name of an in-process handler: its ``__name__``."""
-    return getattr(handler, "__name__", "handler")
 
 
 def mock_body(snapshot: Snapshot, integration: Integration) -> Optional[str]:

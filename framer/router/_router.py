@@ -37,8 +37,8 @@ from ._connect import (
 from ._errors import GoneException
 from ._events import RequestFacts, authorizer_event, connect_event, disconnect_event
 from ._gateway import Gateway
-from ._lambda import lambda_context
-from ._message import MessagePath, handler_name
+from ._lambda import handler_name, lambda_context
+from ._message import MessagePath
 from ._model import AuthorizationType, Handler, Integration, IntegrationType, Snapshot, Stage
 from ._steps import (
     Accept,
