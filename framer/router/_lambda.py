@@ -13,10 +13,11 @@ from functools import partial
 from typing import Callable, Optional
 
 from framer.functions._context import LambdaContext
+from framer.functions._spec import NAME_CHARACTERS
 
 from ._model import Handler
 
-_NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9_-]")
+_NOT_IN_NAMES = re.compile(f"[^{NAME_CHARACTERS}]")
 _make_context = LambdaContext._make  # bound once: a classmethod read makes a method object
 
 
