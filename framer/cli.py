@@ -42,25 +42,13 @@ class CliError(Exception):
 
 def load_app(spec: str) -> Any:
     """Import ``module:attr`` and return the attribute (calling it if it is a factory)."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise CliError(f"app must be given as module:attr (e.g. myapi:router), got {spec!r}")
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    from framer.functions import FunctionError
+    from framer.functions._inprocess import import_spec
+
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise CliError(f"cannot import module {module_name!r}: no module named {exc.name!r}") from None
-        raise CliError(f"importing {module_name!r} failed: {exc}") from None
-    except Exception as exc:  # the user's module crashed on import
-        raise CliError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
-    value: Any = module
-    for part in attr.split("."):
-        try:
-            value = getattr(value, part)
-        except AttributeError:
-            raise CliError(f"module {module_name!r} has no attribute {attr!r}") from None
+        value = import_spec(spec)
+    except FunctionError as exc:
+        raise CliError(f"app {spec!r} (module:attr, e.g. myapi:router): {exc}") from None
     from framer.router import Router
 
     if not isinstance(value, Router) and not hasattr(value, "router") and not hasattr(value, "build_router") and callable(value):

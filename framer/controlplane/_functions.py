@@ -21,16 +21,15 @@ mapping still loads, and every call of it fails (the client sees
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
-import os
 import re
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional
 
 from framer.functions import (Function, FunctionError, FunctionHandler, function_handler,
                               runtime_version)
+from framer.functions._inprocess import import_spec
+from framer.functions._spec import NAME_PATTERN, check_function_name, is_function_name
 from framer.router import BadRequestException
 
 from ._errors import ControlPlaneError
@@ -39,10 +38,10 @@ __all__ = ["FunctionRegistry", "function_name", "load_callable", "FunctionSpecEr
 
 Handler = Callable[..., Any]
 
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # ...:function:NAME or ...:function:NAME:qualifier, optionally inside the
 # apigateway "lambda:path/2015-03-31/functions/<arn>/invocations" URI.
-_FUNCTION_ARN = re.compile(r"arn:aws[a-zA-Z-]*:lambda:[^:/]*:[^:/]*:function:([A-Za-z0-9_-]{1,64})(?::[A-Za-z0-9$_-]+)?(?:/invocations)?$")
+_FUNCTION_ARN = re.compile(r"arn:aws[a-zA-Z-]*:lambda:[^:/]*:[^:/]*:function:"
+                           f"({NAME_PATTERN})" r"(?::[A-Za-z0-9$_-]+)?(?:/invocations)?$")
 
 
 class FunctionSpecError(ControlPlaneError, ValueError):
@@ -55,33 +54,21 @@ def function_name(uri: str) -> Optional[str]:
     match = _FUNCTION_ARN.search(uri)
     if match is not None:
         return match.group(1)
-    if _NAME.match(uri):
+    if is_function_name(uri):
         return uri
     return None
 
 
 def load_callable(spec: str) -> Handler:
-    """Import ``module:attr`` (dots allowed in attr) and return the callable."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise FunctionSpecError(f"handler must be module:callable, got {spec!r}")
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    """The callable ``module:attr`` (dots allowed in attr; or Lambda's
+    ``file_or_module.function``) names, imported with the current directory
+    on ``sys.path``."""
     try:
-        value: Any = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise FunctionSpecError(f"cannot import module {module_name!r}: {exc}") from None
-    except Exception as exc:  # the user's module crashed on import
-        raise FunctionSpecError(
-            f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
-    for part in attr.split("."):
-        try:
-            value = getattr(value, part)
-        except AttributeError:
-            raise FunctionSpecError(
-                f"module {module_name!r} has no attribute {attr!r}") from None
+        value = import_spec(spec)
+    except FunctionError as exc:
+        raise FunctionSpecError(f"handler {spec!r}: {exc}") from None
     if not callable(value):
-        raise FunctionSpecError(f"{spec} is not callable")
+        raise FunctionSpecError(f"handler {spec!r} is not callable")
     return value  # type: ignore[no-any-return]
 
 
@@ -133,10 +120,10 @@ class FunctionRegistry:
 
     def add(self, name: str, fn: Handler, *, spec: Optional[str] = None) -> None:
         """Map ``name`` to ``fn`` (``spec`` is how it was given, for listings)."""
-        if not _NAME.match(name):
-            raise FunctionSpecError(
-                f"invalid function name {name!r}: use 1-64 letters, digits, hyphens "
-                "or underscores (a Lambda function name)")
+        try:
+            check_function_name(name)
+        except FunctionError as exc:
+            raise FunctionSpecError(str(exc)) from None
         if not callable(fn):
             raise FunctionSpecError(f"function {name!r}: {fn!r} is not callable")
         self._handlers[name] = fn if isinstance(fn, FunctionHandler) else _named(name, fn)

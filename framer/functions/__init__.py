@@ -19,10 +19,12 @@ stops every worker and watcher.  ``set_connections`` says where the
 change); ``RunnerOptions(connections_hook=False)`` turns the boto3 rewrite off.
 
 - ``_spec``: ``Function``, a function's definition (name, handler, code
-  directory, runtime, environment, timeout, memory, concurrency), validated.
+  directory, runtime, environment, timeout, memory, concurrency), validated;
+  the rules of a function name and a handler string (``split_handler``).
 - ``_context``: ``LambdaContext``, the ``context`` object handlers receive.
 - ``_inprocess``: ``load_handler``/``import_handler``, a handler imported into a
-  process; ``function_for``, the ``Function`` of a module-level callable.
+  process (``import_spec``: a ``module:attr`` named on the command line);
+  ``function_for``, the ``Function`` of a module-level callable.
 - ``_outcome``: ``Outcome`` (what an invocation gave), ``RunnerOptions`` and the
   ``Runner`` protocol.
 - ``_environment``: Lambda's environment variables and SAM's ``--env-vars`` file.
@@ -48,10 +50,10 @@ from ._context import LambdaContext
 from ._environment import DEFAULT_REGION, EnvVarsFile, lambda_environment, runtime_version
 from ._handler import FunctionHandler, function_handler
 from ._hook import ConnectionsEndpoints
-from ._inprocess import function_for, load_handler, split_handler
+from ._inprocess import function_for, load_handler
 from ._outcome import (DEFAULT_CONCURRENCY, Crashed, Outcome, Raised, Returned, Runner,
                        RunnerOptions, Throttled, TimedOut)
-from ._spec import DEFAULT_RUNTIME, Function, FunctionError
+from ._spec import DEFAULT_RUNTIME, Function, FunctionError, split_handler
 
 if TYPE_CHECKING:
     from ._local import InProcessRunner

@@ -17,30 +17,59 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ._environment import runtime_version
-from ._spec import Function, FunctionError
+from ._spec import Function, FunctionError, split_handler
 
-__all__ = ["function_for", "import_handler", "load_handler", "split_handler"]
+__all__ = ["function_for", "import_attribute", "import_handler", "import_spec",
+           "load_handler", "split_handler"]
 
 Handler = Callable[..., Any]
 
 
-def split_handler(handler: str) -> tuple[str, str]:
-    """``(module, attribute)`` of a handler string in Lambda's or framer's form."""
-    if ":" in handler:
-        module, _, attr = handler.partition(":")
-    else:
-        module, _, attr = handler.rpartition(".")
-        module = module.replace("/", ".")
-    if not module or not attr or module.startswith(".") or module.endswith("."):
+def import_attribute(module_name: str, attr: str) -> Any:
+    """Module ``module_name``'s attribute ``attr`` (dots reach nested ones),
+    the module imported as ``sys.path`` stands.
+
+    Raises ``FunctionError`` saying what failed: the module (or a package it
+    is in) not found; its import raising (chained: the user's traceback); or
+    no such attribute.
+    """
+    try:
+        value: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (module_name + ".").startswith(exc.name + "."):
+            raise FunctionError(f"cannot import module {module_name!r}: {exc}") from None
+        raise FunctionError(  # a module it imports is missing
+            f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # the user's module failed while importing
         raise FunctionError(
-            f"Handler {handler!r} must be file_or_module.function (Lambda's form) "
-            "or module:callable")
-    return module, attr
+            f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
+    for part in attr.split("."):
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            raise FunctionError(
+                f"module {module_name!r} has no attribute {attr!r}") from None
+    return value
+
+
+def import_spec(spec: str) -> Any:
+    """What ``module:attr`` (or Lambda's ``file_or_module.attr``) names, imported
+    with the current directory on ``sys.path`` (as ``python -m`` has it): an
+    application or handler named on the command line.
+
+    Raises ``FunctionError`` naming the problem (``split_handler``,
+    ``import_attribute``).
+    """
+    module_name, attr = split_handler(spec)
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    return import_attribute(module_name, attr)
 
 
 def _top_level_names(root: Path) -> set[str]:
@@ -66,17 +95,9 @@ def import_handler(function: Function) -> Handler:
     module_name, attr = split_handler(function.handler)
     where = _where(function)
     try:
-        value: Any = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise FunctionError(f"{where}: cannot import module {module_name!r}: {exc}") from None
-    except Exception as exc:  # the user's module failed while importing
-        raise FunctionError(
-            f"{where}: importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
-    for part in attr.split("."):
-        try:
-            value = getattr(value, part)
-        except AttributeError:
-            raise FunctionError(f"{where}: module {module_name!r} has no attribute {attr!r}") from None
+        value = import_attribute(module_name, attr)
+    except FunctionError as exc:
+        raise FunctionError(f"{where}: {exc}") from exc.__cause__
     if not callable(value):
         raise FunctionError(f"{where}: {attr!r} is not callable")
     return value  # type: ignore[no-any-return]
@@ -88,7 +109,6 @@ def load_handler(function: Function) -> Handler:
 
     Raises ``FunctionError`` naming the function, the handler and the problem.
     """
-    split_handler(function.handler)
     root = function.code_dir.resolve()
     if not root.is_dir():
         raise FunctionError(f"{_where(function)}: the code directory does not exist")

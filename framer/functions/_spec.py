@@ -18,7 +18,12 @@ __all__ = ["Function", "FunctionError", "DEFAULT_RUNTIME"]
 
 DEFAULT_RUNTIME = "python3.12"
 
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+NAME_CHARACTERS = "A-Za-z0-9_-"
+"""The characters of a Lambda function name, as a regular expression's
+character class (``[...]``) holds them."""
+NAME_PATTERN = f"[{NAME_CHARACTERS}]{{1,64}}"
+"""A Lambda function name, as a regular expression (unanchored)."""
+_NAME = re.compile(f"^{NAME_PATTERN}$")
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -47,16 +52,13 @@ class Function:
 
     def __post_init__(self) -> None:
         where = f"function {self.name!r}"
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise FunctionError(
-                f"invalid function name {self.name!r}: use 1-64 letters, digits, "
-                "hyphens or underscores (a Lambda function name)")
+        check_function_name(self.name)
         if not isinstance(self.handler, str) or not self.handler.strip():
             raise FunctionError(f"{where}: Handler must be a non-empty string")
-        if ":" not in self.handler and "." not in self.handler:
-            raise FunctionError(
-                f"{where}: Handler {self.handler!r} must be file_or_module.function "
-                "(Lambda's form) or module:callable")
+        try:
+            split_handler(self.handler)
+        except FunctionError as exc:
+            raise FunctionError(f"{where}: Handler {exc}") from None
         object.__setattr__(self, "code_dir", Path(self.code_dir))
         if not (1 <= self.timeout_s <= 900):
             raise FunctionError(f"{where}: Timeout {self.timeout_s!r} must be 1-900 seconds")
@@ -77,3 +79,32 @@ class Function:
     def is_python(self) -> bool:
         """True for the ``python3.x`` runtimes framer can run."""
         return re.fullmatch(r"python3(\.\d+)?", self.runtime) is not None
+
+
+def is_function_name(name: object) -> bool:
+    """Whether ``name`` is a Lambda function name: 1-64 letters, digits,
+    hyphens or underscores."""
+    return isinstance(name, str) and _NAME.match(name) is not None
+
+
+def check_function_name(name: object) -> None:
+    """Raise ``FunctionError`` unless ``name`` is a Lambda function name."""
+    if not is_function_name(name):
+        raise FunctionError(
+            f"invalid function name {name!r}: use 1-64 letters, digits, "
+            "hyphens or underscores (a Lambda function name)")
+
+
+def split_handler(handler: str) -> tuple[str, str]:
+    """``(module, attribute)`` of a handler string in Lambda's form
+    (``file_or_module.function``, slashes for directories) or framer's
+    (``module:callable``, dots allowed after the colon)."""
+    if ":" in handler:
+        module, _, attr = handler.partition(":")
+    else:
+        module, _, attr = handler.rpartition(".")
+        module = module.replace("/", ".")
+    if not module or not attr or module.startswith(".") or module.endswith("."):
+        raise FunctionError(
+            f"{handler!r} must be module:callable or file_or_module.function (Lambda's form)")
+    return module, attr

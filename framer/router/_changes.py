@@ -40,6 +40,11 @@ class Observed:
     _lock: contextlib.AbstractContextManager[Any]
     _depth: int
     _observers: list[GatewayObserver]
+    revision: int
+    """How many mutating calls have ended (one more as each ends): what a
+    reader looked up after seeing revision N needs no new look-up while the
+    revision is still N (the Router keeps a connection's stage and deployment
+    so)."""
 
     @property
     def lock(self) -> contextlib.AbstractContextManager[Any]:
@@ -78,6 +83,7 @@ def mutation(method: _M) -> _M:
                 return result
             finally:
                 self._depth -= 1
+                self.revision += 1
                 api_id = result.api_id if isinstance(result, Api) else (
                     args[0] if args else kwargs.get("api_id"))
                 if self._depth == 0 and isinstance(api_id, str):

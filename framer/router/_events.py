@@ -109,6 +109,15 @@ def query_maps(
     return single, multi
 
 
+def _with_stage_variables(event: dict[str, Any],
+                         stage_variables: Optional[Mapping[str, str]]) -> dict[str, Any]:
+    """``event`` with its ``stageVariables``: an integration's event has them
+    only when the stage has any."""
+    if stage_variables:
+        event["stageVariables"] = dict(stage_variables)
+    return event
+
+
 def connect_event(
     facts: RequestFacts,
     *,
@@ -127,9 +136,7 @@ def connect_event(
     event["requestContext"] = request_context(
         facts, route_key="$connect", event_type="CONNECT")
     event["isBase64Encoded"] = False
-    if stage_variables:
-        event["stageVariables"] = dict(stage_variables)
-    return event
+    return _with_stage_variables(event, stage_variables)
 
 
 def message_context_template(
@@ -187,10 +194,8 @@ def build_message_event(
     ctx["requestId"] = request_id
     if authorizer is not None:
         ctx["authorizer"] = dict(authorizer)
-    event: dict[str, Any] = {"requestContext": ctx, "body": body, "isBase64Encoded": False}
-    if stage_variables:
-        event["stageVariables"] = dict(stage_variables)
-    return event
+    return _with_stage_variables(
+        {"requestContext": ctx, "body": body, "isBase64Encoded": False}, stage_variables)
 
 
 def message_event(
@@ -228,9 +233,7 @@ def disconnect_event(
             disconnect=(status_code, reason)),
         "isBase64Encoded": False,
     }
-    if stage_variables:
-        event["stageVariables"] = dict(stage_variables)
-    return event
+    return _with_stage_variables(event, stage_variables)
 
 
 def authorizer_event(

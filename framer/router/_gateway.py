@@ -78,6 +78,7 @@ class Gateway(Integrations, Authorizers, Routes, Observed):
         self._lock = lock if lock is not None else contextlib.nullcontext()
         self._depth = 0  # marked calls in progress (see mutation)
         self._observers: list[GatewayObserver] = []
+        self.revision = 0
         self.region = region
         self.account_id = account_id
         self.quotas = quotas

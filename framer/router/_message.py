@@ -26,8 +26,8 @@ from ._frames import (
     error_frame,
 )
 from ._gateway import Gateway
-from ._lambda import FunctionNames, function_names, lambda_context
-from ._model import Handler, Integration, IntegrationType, Route, Snapshot, Stage
+from ._lambda import FunctionNames, context_maker, function_names, handler_name
+from ._model import Integration, IntegrationType, Route, Snapshot, Stage
 from ._plan import MessagePlan, RouteCache
 from ._steps import (
     Connection,
@@ -59,14 +59,13 @@ _invoke = Invoke._for_message  # bound once: a classmethod read makes a method o
 
 @dataclass(frozen=True, slots=True)
 class RouteReply:
-    """How a message on one route ends, made once with the route's plan: the
-    ``Invoke``'s ``PendingCall`` (``_steps``), told the message's connection
-    and request ids on each call."""
+    """How a message on a one-way route ends, made once with the route's plan:
+    the ``Invoke``'s ``PendingCall`` (``_steps``), told the message's
+    connection and request ids on each call.  ``TwoWayReply`` is a two-way
+    route's."""
 
     route_key: str
     timeout_s: float
-    two_way: bool
-    """``route.two_way``: whether a result goes back to the client."""
 
     def invocation(self, connection_id: str, request_id: str,
                    call: Optional[LambdaCall], http: Optional[HttpCall]) -> Invocation:
@@ -83,15 +82,9 @@ class RouteReply:
                           handler=call[0], event=call[1], context=call[2])
 
     def returned(self, connection_id: str, request_id: str, value: Any) -> Reply:
-        """The reply when the handler returned ``value``: its body on a
-        two-way route, nothing on a one-way route."""
-        if not self.two_way:
-            return reply(request_id, self.route_key, ())
-        try:
-            body = result_body(value)
-        except (TypeError, ValueError):
-            return self.error(connection_id, request_id, INTERNAL_SERVER_ERROR)
-        return reply(request_id, self.route_key, (body,) if body is not None else ())
+        """The reply when the handler returned ``value``: nothing goes back
+        on a one-way route."""
+        return reply(request_id, self.route_key, ())
 
     def finish(self, connection_id: str, request_id: str, outcome: Outcome) -> Reply:
         """The reply for any outcome: a failure is an in-band error frame."""
@@ -106,34 +99,39 @@ class RouteReply:
             message, connection_id=connection_id, request_id=request_id),))
 
 
-def result_body(value: Any) -> Optional[str]:
-    """The frame a two-way route sends for a handler result, or None for nothing.
+@dataclass(frozen=True, slots=True)
+class TwoWayReply(RouteReply):
+    """How a message on a two-way route ends: the handler's result is sent back."""
 
-    A dict's ``body`` (base64-decoded when ``isBase64Encoded``); a string as it
-    is; an ``HttpResponse``'s body; anything else JSON-encoded.
-    """
-    if value is None:
-        return None
-    if type(value) is not dict:  # the usual result: skip the typing.Mapping check
-        if isinstance(value, HttpResponse):
-            return value.body.decode("utf-8", errors="replace") if value.body else None
-        if isinstance(value, str):
-            return value
-        if not isinstance(value, Mapping):
-            return json.dumps(value)
-    body = value.get("body")  # a mapping
-    if body is None:
-        return None
-    if not isinstance(body, str):
-        return json.dumps(body)
-    if value.get("isBase64Encoded"):
-        return base64.b64decode(body).decode("utf-8", errors="replace")
-    return body
+    def returned(self, connection_id: str, request_id: str, value: Any) -> Reply:
+        """The reply when the handler returned ``value``: the frame made from it.
 
-
-def handler_name(handler: Handler) -> str:
-    """The function name of an in-process handler: its ``__name__``."""
-    return getattr(handler, "__name__", "handler")
+        A dict's ``body`` (base64-decoded when ``isBase64Encoded``); a string as it
+        is; an ``HttpResponse``'s body; anything else JSON-encoded; no frame for
+        ``None`` or a missing body.  A result that cannot be encoded is an
+        ``Internal server error`` frame.
+        """
+        try:
+            if type(value) is not dict:  # the usual result: skip the typing.Mapping check
+                if value is None:
+                    return reply(request_id, self.route_key, ())
+                if isinstance(value, HttpResponse):
+                    body = value.body.decode("utf-8", errors="replace") if value.body else None
+                    return reply(request_id, self.route_key, (body,) if body else ())
+                if isinstance(value, str):
+                    return reply(request_id, self.route_key, (value,))
+                if not isinstance(value, Mapping):
+                    return reply(request_id, self.route_key, (json.dumps(value),))
+            body = value.get("body")  # a mapping
+            if body is None:
+                return reply(request_id, self.route_key, ())
+            if not isinstance(body, str):
+                body = json.dumps(body)
+            elif value.get("isBase64Encoded"):
+                body = base64.b64decode(body).decode("utf-8", errors="replace")
+            return reply(request_id, self.route_key, (body,))
+        except (TypeError, ValueError):
+            return self.error(connection_id, request_id, INTERNAL_SERVER_ERROR)
 
 
 def mock_body(snapshot: Snapshot, integration: Integration) -> Optional[str]:
@@ -228,29 +226,32 @@ class MessagePath:
         if route.integration_id is not None:
             integration = snapshot.integrations[route.integration_id]
         timeout_s = integration.timeout_in_millis / 1000.0 if integration is not None else 0.0
-        names = None
+        timeout_ms = int(timeout_s * 1000)
+        names = context = None
         if integration is not None and integration.integration_type is _AWS_PROXY:
             assert integration.handler is not None
             names = self.function_names(handler_name(integration.handler))
+            context = context_maker(names, timeout_ms)
         plan = MessagePlan(
             route=route, snapshot=snapshot, integration=integration,
             kind=integration.integration_type if integration is not None else None,
-            timeout_ms=int(timeout_s * 1000), names=names,
-            reply=RouteReply(route.route_key, timeout_s, route.two_way))
+            timeout_ms=timeout_ms, names=names, context=context,
+            reply=(TwoWayReply if route.two_way else RouteReply)(route.route_key, timeout_s))
         if len(self._plans) >= _CACHE_LIMIT:
             self._plans.clear()
         self._plans[id(route)] = plan
         return plan
 
     def _route_cache(self, conn: Connection, route: Route, snapshot: Snapshot,
-                     stage: Optional[Stage]) -> RouteCache:
-        """A new ``RouteCache`` of the connection, for ``route``."""
+                     stage: Optional[Stage], revision: int) -> RouteCache:
+        """A new ``RouteCache`` of the connection, for ``route``, true while
+        the gateway's ``revision`` is ``revision``."""
         admission = None
         if stage is not None:
             admission = self._throttles.admission(stage, route.route_key,
                                                   self.gateway.account_buckets())
         cache = conn._last_route = RouteCache(
-            route=route, snapshot=snapshot, stage=stage,
+            revision=revision, route=route, snapshot=snapshot, stage=stage,
             plan=self._plan(route, snapshot), admission=admission)
         return cache
 
@@ -258,20 +259,27 @@ class MessagePath:
         """Route one message: a ``Reply``, or an ``Invoke`` for its integration."""
         gateway = self.gateway
         request_id, message_id, aws_request_id = gateway.ids.message_ids()
-        stage, snapshot = self.current(conn)
+        # The stage and deployment this connection's last message used are
+        # still current while the gateway has not changed since (its revision
+        # is read before them: a change made meanwhile is seen next time).
+        revision = gateway.revision
+        cache = conn._last_route
+        if cache is not None and cache.revision == revision:
+            stage, snapshot = cache.stage, cache.snapshot
+        else:
+            stage, snapshot = self.current(conn)
         route = self.select_route(snapshot, text)
         if route is None:
             return reply(request_id, None, (error_frame(
                 FORBIDDEN, connection_id=conn.connection_id, request_id=request_id),))
         # The route's plan and throttles, as this connection's last message
-        # found them while route, snapshot and stage are the same objects.
-        cache = conn._last_route
-        if cache is None or cache.route is not route or cache.snapshot is not snapshot \
-                or cache.stage is not stage:
-            cache = self._route_cache(conn, route, snapshot, stage)
+        # found them while the gateway and the route are the same.
+        if cache is None or cache.revision != revision or cache.route is not route \
+                or cache.snapshot is not snapshot or cache.stage is not stage:
+            cache = self._route_cache(conn, route, snapshot, stage, revision)
         plan = cache.plan
         admission = cache.admission
-        if admission is not None and not admission.take(now_ms):
+        if admission is not None and not admission.account.take(now_ms, admission.own):
             return plan.reply.error(conn.connection_id, request_id, TOO_MANY_REQUESTS)
         integration = plan.integration
         if integration is None:
@@ -293,13 +301,14 @@ class MessagePath:
                 template, route.route_key, message_id, request_id, request_time[1], now_ms,
                 conn.authorizer, text, stage.stage_variables if stage is not None else None)
             handler = integration.handler
-            assert handler is not None and plan.names is not None
+            assert handler is not None and plan.names is not None and plan.context is not None
             names = plan.names
+            make_context = plan.context
             if names.region is not gateway.region or names.account_id is not gateway.account_id:
-                names = self.function_names(handler_name(handler))
-            context = lambda_context(
-                names, aws_request_id or gateway.ids.lambda_request_id(), plan.timeout_ms,
-                now_ms, self._clock_ms)
+                make_context = context_maker(self.function_names(handler_name(handler)),
+                                             plan.timeout_ms)
+            context = make_context(aws_request_id or gateway.ids.lambda_request_id(),
+                                   now_ms, self._clock_ms)
             return _invoke(plan.reply, conn.connection_id, request_id,
                            (handler, event, context), None)
         http = HttpCall(method=integration.integration_method or "POST",

@@ -69,10 +69,15 @@ def flat_json(value: Any) -> str:
 
 
 class _Shapes:
-    """Mixin giving ``to_json`` from ``to_dict``."""
+    """Mixin giving ``to_json`` and ``to_wire`` from ``to_dict``."""
 
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def to_wire(self) -> dict[str, Any]:
+        """The camelCase body of the operations that answer with this record
+        (CreateRoute/GetRoute...): ``to_dict`` with its keys camelCased."""
+        return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
 
     def to_json(self, indent: Optional[int] = None) -> str:
         """The CLI's JSON for this record (see the module docstring)."""
@@ -118,10 +123,6 @@ class Api(_Shapes):
         out["RouteSelectionExpression"] = self.route_selection_expression
         return out
 
-    def to_wire(self) -> dict[str, Any]:
-        """camelCase body of CreateApi/GetApi."""
-        return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Route(_Shapes):
@@ -166,10 +167,6 @@ class Route(_Shapes):
             out["Target"] = self.target
         return out
 
-    def to_wire(self) -> dict[str, Any]:
-        """camelCase body of CreateRoute/GetRoute."""
-        return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Integration(_Shapes):
@@ -207,10 +204,6 @@ class Integration(_Shapes):
         out["TimeoutInMillis"] = self.timeout_in_millis
         return out
 
-    def to_wire(self) -> dict[str, Any]:
-        """camelCase body of CreateIntegration/GetIntegration."""
-        return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IntegrationResponse(_Shapes):
@@ -231,10 +224,6 @@ class IntegrationResponse(_Shapes):
             out["ResponseTemplates"] = dict(self.response_templates)
         return out
 
-    def to_wire(self) -> dict[str, Any]:
-        """camelCase body of CreateIntegrationResponse."""
-        return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RouteResponse(_Shapes):
@@ -246,10 +235,6 @@ class RouteResponse(_Shapes):
     def to_dict(self) -> dict[str, Any]:
         return {"RouteResponseId": self.route_response_id,
                 "RouteResponseKey": self.route_response_key}
-
-    def to_wire(self) -> dict[str, Any]:
-        """camelCase body of CreateRouteResponse."""
-        return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -271,10 +256,6 @@ class Authorizer(_Shapes):
         out["IdentitySource"] = list(self.identity_source)
         out["Name"] = self.name
         return out
-
-    def to_wire(self) -> dict[str, Any]:
-        """camelCase body of CreateAuthorizer/GetAuthorizer."""
-        return _pascal_to_camel(self.to_dict())  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

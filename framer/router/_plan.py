@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from ._lambda import FunctionNames
+from ._lambda import ContextMaker, FunctionNames
 from ._model import Integration, IntegrationType, Route, Snapshot, Stage
 from ._throttle import Admission
 
@@ -32,6 +32,8 @@ class MessagePlan:
     timeout_ms: int
     names: Optional[FunctionNames]
     """The Lambda names of an ``AWS_PROXY`` handler."""
+    context: Optional[ContextMaker]
+    """How its calls get their ``context`` (those names, the timeout)."""
     reply: PendingCall
     """How a message on the route ends (``_message.RouteReply``)."""
 
@@ -40,6 +42,9 @@ class MessagePlan:
 class RouteCache:
     """A connection's last route, as its last message found it."""
 
+    revision: int
+    """The ``Gateway.revision`` it was found at: while the gateway's is the
+    same, the stage and snapshot are still the connection's current ones."""
     route: Route
     snapshot: Snapshot
     stage: Optional[Stage]

@@ -37,8 +37,8 @@ from ._connect import (
 from ._errors import GoneException
 from ._events import RequestFacts, authorizer_event, connect_event, disconnect_event
 from ._gateway import Gateway
-from ._lambda import lambda_context
-from ._message import MessagePath, handler_name
+from ._lambda import handler_name, lambda_context
+from ._message import MessagePath
 from ._model import AuthorizationType, Handler, Integration, IntegrationType, Snapshot, Stage
 from ._steps import (
     Accept,
@@ -138,8 +138,9 @@ class Router(MessagePath):
             return refuse(403, "Forbidden", f"stage {stage_name} has no deployment")
         snapshot = self.gateway.get_snapshot(self.api_id, stage.deployment_id)
         account = self.gateway.account_buckets()
+        admission = self._throttles.admission(stage, "$connect", account)
         if not (account.connect.take(now_ms)
-                and self._throttles.admission(stage, "$connect", account).take(now_ms)):
+                and admission.account.take(now_ms, admission.own)):
             return refuse(429, "Too Many Requests", "throttled at connect")
         query = parse_qsl(path.split("?", 1)[1], keep_blank_values=True) \
             if "?" in path else []

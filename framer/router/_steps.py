@@ -331,6 +331,46 @@ LambdaCall = tuple[Handler, Mapping[str, Any], Optional[LambdaContext]]
 """``(handler, event, context)``: ``Invoke.lambda_call``."""
 
 
+class Resume(Protocol):
+    """What an ``Invoke`` hands its outcome to: the route's ``PendingCall``
+    for a message, a flow's next step otherwise, and once it has been used,
+    a refusal (``_Spent``)."""
+
+    def finish(self, connection_id: str, request_id: str, outcome: Outcome) -> Step: ...
+
+    def returned(self, connection_id: str, request_id: str, value: Any) -> Step: ...
+
+
+class _FlowResume:
+    """A flow's next step (``advance``) for an ``Invoke`` of that flow."""
+
+    __slots__ = ("flow",)
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+
+    def finish(self, connection_id: str, request_id: str, outcome: Outcome) -> Step:
+        return advance(self.flow, outcome)
+
+    def returned(self, connection_id: str, request_id: str, value: Any) -> Step:
+        return advance(self.flow, Returned(value=value))
+
+
+class _Spent:
+    """An ``Invoke`` already resumed: it is resumed once."""
+
+    __slots__ = ()
+
+    def finish(self, connection_id: str, request_id: str, outcome: Outcome) -> Step:
+        raise RouterUsageError("this Invoke step was already resumed")
+
+    def returned(self, connection_id: str, request_id: str, value: Any) -> Step:
+        raise RouterUsageError("this Invoke step was already resumed")
+
+
+_SPENT = _Spent()
+
+
 class Invoke:
     """Run ``invocation``, then call ``resume(outcome)`` (once) for the next step.
 
@@ -340,14 +380,13 @@ class Invoke:
     built only when read (most drivers run a message through ``lambda_call``).
     """
 
-    __slots__ = ("_invocation", "_flow", "_pending", "_used", "lambda_call",
+    __slots__ = ("_invocation", "_pending", "_next", "lambda_call",
                  "_connection_id", "_request_id")
 
     def __init__(self, invocation: Invocation, flow: Flow) -> None:
         self._invocation: Optional[Invocation] = invocation
-        self._flow: Optional[Flow] = flow
         self._pending: Optional[PendingCall] = None
-        self._used = False
+        self._next: Resume = _FlowResume(flow)
         self.lambda_call: Optional[LambdaCall] = \
             (invocation.handler, invocation.event, invocation.context) \
             if invocation.kind is InvocationKind.LAMBDA and invocation.handler is not None \
@@ -364,9 +403,7 @@ class Invoke:
         from the call if read."""
         step = _new(cls)
         step._invocation = invocation
-        step._flow = None
-        step._pending = pending
-        step._used = False
+        step._pending = step._next = pending
         step.lambda_call = lambda_call
         step._connection_id = connection_id
         step._request_id = request_id
@@ -382,32 +419,19 @@ class Invoke:
                 self._connection_id, self._request_id, self.lambda_call, None)
         return invocation
 
-    def _use(self) -> None:
-        if self._used:
-            raise RouterUsageError("this Invoke step was already resumed")
-        self._used = True
-
     def resume(self, outcome: Outcome) -> Step:
         """Hand back what happened; returns the next step."""
         if not isinstance(outcome, (Returned, Raised, TimedOut)):
             raise RouterUsageError(
                 f"resume() takes Returned, Raised or TimedOut, not {type(outcome).__name__}")
-        self._use()
-        pending = self._pending
-        if pending is not None:
-            return pending.finish(self._connection_id, self._request_id, outcome)
-        assert self._flow is not None
-        return advance(self._flow, outcome)
+        resume, self._next = self._next, _SPENT
+        return resume.finish(self._connection_id, self._request_id, outcome)
 
     def returned(self, value: Any) -> Step:
         """``resume(Returned(value=value))``, without building the outcome: for
         a driver that ran the handler inline and has its result in hand."""
-        self._use()
-        pending = self._pending
-        if pending is not None:
-            return pending.returned(self._connection_id, self._request_id, value)
-        assert self._flow is not None
-        return advance(self._flow, Returned(value=value))
+        resume, self._next = self._next, _SPENT
+        return resume.returned(self._connection_id, self._request_id, value)
 
     def __repr__(self) -> str:
         return f"Invoke({self.invocation.purpose.value} {self.invocation.route_key!r})"

@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Optional
 
 from ._errors import NotFoundException, RouterUsageError
 from ._ids import IdSource
-from ._lambda import function_names
+from ._lambda import function_names, handler_name
 from ._model import (
     Api,
     Authorizer,
@@ -82,7 +82,6 @@ class Tables:
 
     def _lambda_uri(self, handler: Handler) -> str:
         """The integration URI of the Lambda function ``handler`` plays."""
-        function = function_names(getattr(handler, "__name__", "handler"),
-                                  self.region, self.account_id).arn
+        function = function_names(handler_name(handler), self.region, self.account_id).arn
         return (f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/"
                 f"functions/{function}/invocations")

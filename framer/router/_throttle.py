@@ -32,8 +32,9 @@ class TokenBucket:
         self._tokens = self._full
         self._last_ms: int | None = None
 
-    def take(self, now_ms: int) -> bool:
-        """Take one token at ``now_ms``; ``False`` means throttled.  The bucket
+    def take(self, now_ms: int, then: Optional[TokenBucket] = None) -> bool:
+        """Take one token at ``now_ms``, then one from ``then`` if given (not
+        asked when this bucket refuses); ``False`` means throttled.  The bucket
         first gains what ``rate`` gave since the latest time it saw (a time
         earlier than that refills nothing)."""
         last = self._last_ms
@@ -47,7 +48,7 @@ class TokenBucket:
             self._last_ms = now_ms
         if tokens >= 1.0:
             self._tokens = tokens - 1.0
-            return True
+            return then is None or then.take(now_ms)
         self._tokens = tokens
         return False
 
@@ -66,20 +67,14 @@ class AccountBuckets:
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """The buckets a request on one route of one stage takes a token from."""
+    """The buckets a request on one route of one stage takes a token from:
+    ``account.take(now_ms, own)`` admits it or throttles it."""
 
     stage: Stage
     """The stage they were chosen for (stages are replaced, never changed)."""
     account: TokenBucket
     own: Optional[TokenBucket]
     """The stage's or the route's bucket; ``None`` when neither is limited."""
-
-    def take(self, now_ms: int) -> bool:
-        """Take a token from each bucket; ``False`` means throttled."""
-        if not self.account.take(now_ms):
-            return False
-        own = self.own
-        return own is None or own.take(now_ms)
 
 
 class StageThrottles:

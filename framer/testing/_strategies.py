@@ -12,7 +12,7 @@ rather than byte by byte, so a 128 KiB message costs hypothesis one integer.
 from __future__ import annotations
 
 import random
-from typing import Optional
+from typing import Callable, Optional
 
 from hypothesis import strategies as st
 from wsproto.connection import ConnectionType
@@ -73,12 +73,13 @@ def _key(draw: st.DrawFn, masked: bool) -> bytes | None:
     return draw(st.binary(min_size=4, max_size=4)) if masked else None
 
 
-def _text_of(rng: random.Random, nbytes: int) -> str:
-    """Text of exactly ``nbytes`` UTF-8 bytes, with characters of every length."""
+def _text_filled(nbytes: int, next_char: Callable[[], str]) -> str:
+    """Text of exactly ``nbytes`` UTF-8 bytes from ``next_char()``'s characters
+    (an ``a`` where the next one would not fit)."""
     chars: list[str] = []
     left = nbytes
     while left:
-        ch = rng.choice(_ALPHABET)
+        ch = next_char()
         size = len(ch.encode())
         if size > left:
             ch, size = "a", 1
@@ -87,19 +88,15 @@ def _text_of(rng: random.Random, nbytes: int) -> str:
     return "".join(chars)
 
 
+def _text_of(rng: random.Random, nbytes: int) -> str:
+    """Text of exactly ``nbytes`` UTF-8 bytes, with characters of every length."""
+    return _text_filled(nbytes, lambda: rng.choice(_ALPHABET))
+
+
 def _draw_text(draw: st.DrawFn, nbytes: int) -> str:
     if nbytes <= 32:
         # Small: drawn character by character so it shrinks to ASCII.
-        chars: list[str] = []
-        left = nbytes
-        while left:
-            ch = draw(st.characters(codec="utf-8"))
-            size = len(ch.encode())
-            if size > left:
-                ch, size = "a", 1
-            chars.append(ch)
-            left -= size
-        return "".join(chars)
+        return _text_filled(nbytes, lambda: draw(st.characters(codec="utf-8")))
     return _text_of(random.Random(draw(st.integers(0, 2**32 - 1))), nbytes)
 
 

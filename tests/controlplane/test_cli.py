@@ -17,7 +17,13 @@ from .conftest import ServeProcess, client, lambda_uri
     ("argv", "fragment"),
     [
         (["serve", "--control-plane", "--demo"], "not with module:attr or --demo"),
-        (["serve", "--function", "echo=nosuchmodule:fn"], "cannot import module"),
+        (["serve", "--function", "echo=nosuchmodule:fn"],
+         "handler 'nosuchmodule:fn': cannot import module 'nosuchmodule'"),
+        (["serve", "--function", "echo=framer.demo.DEMO_STAGE"],  # Lambda's form too
+         "handler 'framer.demo.DEMO_STAGE' is not callable"),
+        (["serve", "--function", "echo=nodots"],
+         "'nodots' must be module:callable or file_or_module.function"),
+        (["serve", "--function", "bad name=framer.demo:build_demo"], "invalid function name"),
         (["serve", "--function", "no-equals-sign"], "NAME=module:callable"),
         (["serve", "--control-plane", "--stage", "dev"], "--stage"),
     ],

@@ -27,7 +27,7 @@ def test_split_handler(handler: str, expected: tuple[str, str]) -> None:
 
 @pytest.mark.parametrize("handler", ["noattr.", ".x", "mod:"])
 def test_split_handler_refuses(handler: str) -> None:
-    with pytest.raises(FunctionError, match="Handler"):
+    with pytest.raises(FunctionError, match="must be module:callable or file_or_module"):
         split_handler(handler)
 
 
@@ -71,6 +71,24 @@ def test_load_errors_name_the_function(tmp_path: Path) -> None:
     _write(tmp_path, "broken.py", "raise RuntimeError('boom')\n")
     with pytest.raises(FunctionError, match="importing 'broken' failed: RuntimeError: boom"):
         load_handler(Function(name="f", handler="broken.handler", code_dir=tmp_path))
+
+
+def test_a_missing_module_is_told_from_a_missing_dependency(tmp_path: Path) -> None:
+    _write(tmp_path, "needs.py", "import framer_no_such_dependency\ndef handler(e, c): pass\n")
+    _write(tmp_path, "pkg/__init__.py", "")
+    with pytest.raises(FunctionError, match=r"'f'.*importing 'needs' failed: ModuleNotFoundError: "
+                       r"No module named 'framer_no_such_dependency'") as caught:
+        load_handler(Function(name="f", handler="needs.handler", code_dir=tmp_path))
+    assert isinstance(caught.value.__cause__, ModuleNotFoundError)  # the user's traceback
+    with pytest.raises(FunctionError, match="cannot import module 'pkg.gone'"):
+        load_handler(Function(name="f", handler="pkg/gone.handler", code_dir=tmp_path))
+
+
+@pytest.mark.parametrize("handler", ["noattr.", "nodots", "mod:"])
+def test_a_function_with_a_handler_of_no_form_is_refused(handler: str) -> None:
+    with pytest.raises(FunctionError, match=f"function 'f': Handler '{handler}' must be "
+                       "module:callable or file_or_module.function"):
+        Function(name="f", handler=handler)
 
 
 def test_function_for_a_module_level_callable(tmp_path: Path) -> None:

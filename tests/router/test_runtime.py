@@ -12,6 +12,7 @@ import pytest
 from framer.router import (
     Accept,
     Closed,
+    ConflictException,
     ConnectionState,
     GoneException,
     HttpResponse,
@@ -607,6 +608,14 @@ def test_misuse_is_a_router_usage_error(world: World) -> None:
     step.resume(Returned())
     with pytest.raises(RouterUsageError, match="already resumed"):
         step.resume(Returned())
+    with pytest.raises(RouterUsageError, match="already resumed"):
+        step.returned(None)
+    inline = conn.receive_text("x", now_ms=NOW_MS)
+    inline.returned(None)
+    with pytest.raises(RouterUsageError, match="already resumed"):
+        inline.returned(None)
+    with pytest.raises(RouterUsageError, match="already resumed"):
+        inline.resume(Returned())
     with pytest.raises(RouterUsageError, match="Returned, Raised or TimedOut"):
         conn.receive_text("x", now_ms=NOW_MS).resume("done")  # type: ignore[arg-type]
     drive(conn.disconnect(code=1000, now_ms=NOW_MS))
@@ -925,6 +934,30 @@ def test_each_message_sees_the_stage_as_it_is_now(world: World) -> None:
     assert "stageVariables" not in world.calls[-1]
     world.gw.delete_api(world.api_id)
     assert drive(conn.receive_text("x", now_ms=NOW_MS)).frames == ("v2",)
+
+
+def test_a_connect_flows_invoke_is_resumed_once(world: World) -> None:
+    world.route("$connect", {"statusCode": 200})
+    router = world.deploy()
+    step = router.connect(path="/prod", headers=[], source_ip="203.0.113.9", now_ms=NOW_MS)
+    assert isinstance(step, Invoke)
+    assert isinstance(step.returned({"statusCode": 200}), Accept)
+    with pytest.raises(RouterUsageError, match="already resumed"):
+        step.resume(Returned(value={"statusCode": 200}))
+
+
+def test_the_gateway_revision_counts_mutating_calls_ended(world: World) -> None:
+    """The message path keeps a connection's stage while the revision is the
+    same: every mutating call, even one that fails, moves it; reads do not."""
+    before = world.gw.revision
+    world.gw.get_stages(world.api_id)
+    world.gw.find_stage(world.api_id, "prod")
+    assert world.gw.revision == before
+    world.gw.create_stage(world.api_id, "rev")
+    assert world.gw.revision == before + 1
+    with pytest.raises(ConflictException):
+        world.gw.create_stage(world.api_id, "rev")
+    assert world.gw.revision == before + 2
 
 
 def test_lambda_call_is_the_invocations_call(world: World) -> None:
