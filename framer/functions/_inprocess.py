@@ -30,6 +30,11 @@ __all__ = ["function_for", "import_attribute", "import_handler", "import_spec",
 
 Handler = Callable[..., Any]
 
+# What Lambda's Python runtimes provide without packaging: a handler that
+# imports it on AWS finds it there, so its absence here is framer's install.
+_LAMBDA_SDK = frozenset({"boto3", "botocore"})
+_SDK_HINT = " (Lambda's Python runtime provides boto3; install it here: pip install 'framer[lambda]')"
+
 
 def import_attribute(module_name: str, attr: str) -> Any:
     """Module ``module_name``'s attribute ``attr`` (dots reach nested ones),
@@ -44,8 +49,9 @@ def import_attribute(module_name: str, attr: str) -> Any:
     except ModuleNotFoundError as exc:
         if exc.name is not None and (module_name + ".").startswith(exc.name + "."):
             raise FunctionError(f"cannot import module {module_name!r}: {exc}") from None
+        hint = _SDK_HINT if exc.name in _LAMBDA_SDK else ""
         raise FunctionError(  # a module it imports is missing
-            f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
+            f"importing {module_name!r} failed: {type(exc).__name__}: {exc}{hint}") from exc
     except Exception as exc:  # the user's module failed while importing
         raise FunctionError(
             f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc

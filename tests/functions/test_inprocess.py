@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
@@ -82,6 +83,18 @@ def test_a_missing_module_is_told_from_a_missing_dependency(tmp_path: Path) -> N
     assert isinstance(caught.value.__cause__, ModuleNotFoundError)  # the user's traceback
     with pytest.raises(FunctionError, match="cannot import module 'pkg.gone'"):
         load_handler(Function(name="f", handler="pkg/gone.handler", code_dir=tmp_path))
+
+
+def test_a_missing_boto3_says_lambda_provides_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path, "chat.py", "import boto3\ndef handler(e, c): pass\n")
+    monkeypatch.setitem(sys.modules, "boto3", None)  # as if not installed: its import raises
+    with pytest.raises(FunctionError, match=r"importing 'chat' failed: ModuleNotFoundError: .*boto3.*"
+                       r"Lambda's Python runtime provides boto3.*pip install 'framer\[lambda\]'"):
+        load_handler(Function(name="f", handler="chat.handler", code_dir=tmp_path))
+    _write(tmp_path, "other.py", "import framer_no_such_dependency\n")
+    with pytest.raises(FunctionError) as caught:
+        load_handler(Function(name="f", handler="other.handler", code_dir=tmp_path))
+    assert "framer[lambda]" not in str(caught.value)
 
 
 @pytest.mark.parametrize("handler", ["noattr.", "nodots", "mod:"])
