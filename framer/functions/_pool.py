@@ -23,6 +23,7 @@ the server even if it is killed (``PR_SET_PDEATHSIG``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -30,9 +31,11 @@ import socket
 import sys
 import time
 import uuid
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Optional, Union
 
 from . import _logs
 from ._environment import EnvVarsFile, lambda_environment, runtime_version
@@ -51,7 +54,18 @@ _FRAMER_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding
 # The worker imports framer from where this process did, then forgets that directory.
 _BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
               "from framer.functions._worker import main; sys.path.remove(sys.argv[1]); "
-              "main(int(sys.argv[2]))")
+              "main(int(sys.argv[2]), int(sys.argv[3]))")
+
+# Pipelining: invocations are written to a warm worker ahead of its answers
+# (several in one write), so that a burst wakes one worker once rather than one
+# worker per invocation.  A worker still runs one invocation at a time, in order.
+PIPELINE_DEPTH = 16
+"""Invocations written to one worker and not yet answered, at most."""
+PIPELINE_WINDOW_S = 0.01
+"""A worker gets more invocations only while the one it runs began less than
+this ago; past it, those written behind that one are taken back (the worker
+skips them) and run on another worker."""
+
 
 class _Gone(Exception):
     """The worker's socket closed (the process ended) before it answered."""
@@ -61,13 +75,16 @@ class _Expired(Exception):
     """The worker did not answer in time (set by its timer)."""
 
 
-class _Channel(asyncio.Protocol):
-    """The server's end of a worker's socket: logs its lines, hands over its answer."""
+class _Channel(asyncio.BufferedProtocol):
+    """The server's end of a worker's socket: logs its lines, hands over its answers."""
 
     def __init__(self, logger: logging.Logger) -> None:
         self.logger = logger
         self.decoder = Decoder()
-        self.waiter: Optional[asyncio.Future[dict[str, Any]]] = None
+        self.buffer = bytearray(_READ_SIZE)
+        self.waiter: Optional[asyncio.Future[dict[str, Any]]] = None  # the start's answer
+        self.answered: Optional[Callable[[dict[str, Any]], None]] = None  # then every answer
+        self.lost: Optional[Callable[[], None]] = None
         self.transport: Optional[asyncio.Transport] = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -78,9 +95,12 @@ class _Channel(asyncio.Protocol):
         self.waiter = asyncio.get_running_loop().create_future()
         return self.waiter
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> bytearray:
+        return self.buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
         try:
-            messages = self.decoder.feed(data)
+            messages = self.decoder.feed(self.buffer[:nbytes])
         except WireError as exc:
             self.logger.error("worker sent a malformed message: %s", exc)
             assert self.transport is not None
@@ -90,30 +110,72 @@ class _Channel(asyncio.Protocol):
             line = message.get("log")
             if line is not None:
                 self.logger.info("%s", line)
+            elif self.answered is not None:
+                self.answered(message)
             elif self.waiter is not None and not self.waiter.done():
                 self.waiter.set_result(message)
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(_Gone())
+        if self.lost is not None:
+            self.lost()
+
+
+_READ_SIZE = 256 * 1024
+
+
+@dataclass(slots=True, eq=False)
+class _Invocation:
+    """One invocation of a function, from ``invoke`` to its outcome."""
+
+    request_id: str
+    event: Mapping[str, Any]
+    future: asyncio.Future[Outcome]
+    number: int = 0  # its number on the worker it was written to
+    began: float = 0.0  # loop time its turn on that worker came (its timeout counts from it)
+    started: bool = False  # START was logged
 
 
 class _Worker:
-    """One worker process of a function."""
+    """One worker process of a function and the invocations written to it."""
 
-    __slots__ = ("process", "channel", "generation", "endpoints_version", "init_ms")
+    __slots__ = ("process", "channel", "control", "generation", "endpoints_version", "init_ms",
+                 "queue", "outbox", "numbers", "timer", "check")
 
     def __init__(self, process: asyncio.subprocess.Process, channel: _Channel,
-                 generation: int, endpoints_version: int) -> None:
+                 control: socket.socket, generation: int, endpoints_version: int) -> None:
         self.process = process
         self.channel = channel
+        self.control = control  # where the server takes invocations back (a second socket)
         self.generation = generation
         self.endpoints_version = endpoints_version
         self.init_ms: Optional[float] = None  # reported once, on its first invocation
+        self.queue: deque[_Invocation] = deque()  # written, unanswered; the first one runs
+        self.outbox: list[bytes] = []  # written at the end of this loop iteration
+        self.numbers = 0
+        self.timer: Optional[asyncio.TimerHandle] = None  # the running invocation's timeout
+        self.check: Optional[asyncio.TimerHandle] = None  # the pipeline window of the running one
+
+    def flush(self) -> None:
+        transport = self.channel.transport
+        if transport is not None and self.outbox:
+            transport.write(b"".join(self.outbox) if len(self.outbox) > 1 else self.outbox[0])
+        self.outbox.clear()
+
+    def take_back(self, numbers: list[int]) -> None:
+        """Ask the worker to skip these (it answers ``skipped`` for each it had not begun)."""
+        try:
+            self.control.send(encode({"cancel": numbers}))
+        except OSError:  # the worker is gone: its end of the socket closed
+            pass
 
     def kill(self) -> None:
         """``SIGKILL`` to the worker's process group: the processes a handler
         started go with it."""
+        for timer in (self.timer, self.check):
+            if timer is not None:
+                timer.cancel()
         if self.process.returncode is None:  # not reaped: the group id is still ours
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -121,6 +183,7 @@ class _Worker:
                 pass
         if self.channel.transport is not None:
             self.channel.transport.close()
+        self.control.close()
 
     async def stop(self) -> int:
         """Kill and reap; the exit status."""
@@ -160,9 +223,10 @@ class _FunctionPool:
         self.function = function
         self.logger = _logs.function_logger(function.name)
         self.limit = runner.options.limit(function)
-        self.slots = asyncio.Semaphore(max(1, self.limit))
-        self.idle: list[_Worker] = []
-        self.busy: set[_Worker] = set()
+        self.loop = asyncio.get_running_loop()
+        self.workers: list[_Worker] = []  # started, not stopped
+        self.spawning = 0
+        self.waiting: deque[_Invocation] = deque()  # not written to a worker yet
         self.generation = 0
         self.arn = runner.options.arn(function)
         self.unusable: Optional[Raised] = None
@@ -181,9 +245,8 @@ class _FunctionPool:
     def reload(self) -> None:
         """Replace every worker: idle ones now, busy ones when they finish."""
         self.generation += 1
-        for worker in self.idle:
-            self.runner._retire(worker)
-        self.idle.clear()
+        for worker in [worker for worker in self.workers if not worker.queue]:
+            self._retire(worker)
 
     async def invoke(self, event: Mapping[str, Any], request_id: str) -> Outcome:
         if self.unusable is not None:
@@ -193,72 +256,206 @@ class _FunctionPool:
             self.logger.warning("RequestId: %s throttled: function %r has a reserved concurrency of 0",
                                 request_id, self.function.name)
             return Throttled()
-        message: dict[str, Any] = {"request_id": request_id, "event": event}
-        async with self.slots:
-            worker = self.idle.pop() if self.idle else None
-            _logs.log_start(self.logger, request_id)
-            if worker is None:
-                started = await self._spawn()
-                if not isinstance(started, _Worker):
-                    return self._failed(started, request_id, 0.0, 0)
-                worker = started
-            self.busy.add(worker)
-            try:
-                return await self._run(worker, message, request_id)
-            finally:
-                self.busy.discard(worker)
+        invocation = _Invocation(request_id, event, self.loop.create_future())
+        self.waiting.append(invocation)
+        self._dispatch()
+        try:
+            return await invocation.future
+        except asyncio.CancelledError:  # the caller gave up (its own timeout, a shutdown)
+            self._abandon(invocation)
+            raise
 
-    async def _run(self, worker: _Worker, message: dict[str, Any], request_id: str) -> Outcome:
+    # -- handing invocations to workers ---------------------------------------
+
+    def _dispatch(self) -> None:
+        """Write what waits to workers that can take it; start workers for the rest."""
+        waiting = self.waiting
+        now = self.loop.time()
+        while waiting:
+            worker = self._choose(now)
+            if worker is None:
+                break
+            self._give(worker, waiting.popleft(), now)
+        for _ in range(min(len(waiting) - self.spawning, self.limit - len(self.workers) - self.spawning)):
+            self.spawning += 1
+            self.runner._track(self.loop.create_task(self._start()))
+
+    def _choose(self, now: float) -> Optional[_Worker]:
+        """The worker the next invocation goes to: one being written to in this
+        loop iteration, else an idle one, else the one with the shortest queue
+        among those whose running invocation is within the pipeline window."""
+        idle = queued = None
+        for worker in self.workers:
+            if worker.generation != self.generation:
+                continue
+            size = len(worker.queue)
+            if size >= PIPELINE_DEPTH:
+                continue
+            if worker.outbox:
+                return worker
+            if not size:
+                idle = worker
+            elif now - worker.queue[0].began < PIPELINE_WINDOW_S and \
+                    (queued is None or size < len(queued.queue)):
+                queued = worker
+        return idle or queued
+
+    def _give(self, worker: _Worker, invocation: _Invocation, now: float) -> None:
         runner = self.runner
+        worker.numbers += 1
+        message: dict[str, Any] = {"id": worker.numbers, "request_id": invocation.request_id,
+                                   "event": invocation.event}
         if worker.endpoints_version != runner.endpoints_version:
             message["endpoints"] = runner.connections.to_wire()
-            worker.endpoints_version = runner.endpoints_version
         try:
             data = encode(message)
         except (TypeError, ValueError) as exc:
-            self._keep(worker)
-            raise TypeError(f"the event for function {self.function.name!r} is not JSON: {exc}") from None
-        timeout_s = self.function.timeout_s
-        waiter = worker.channel.expect()
-        timer = asyncio.get_running_loop().call_later(timeout_s, _expire, waiter)
-        began = time.perf_counter()
-        assert worker.channel.transport is not None
-        worker.channel.transport.write(data)
-        try:
-            reply = await waiter
-        except _Gone:
-            reason = _exit_reason(await worker.stop())
-            duration_ms = (time.perf_counter() - began) * 1000
-            return self._failed(Crashed(reason), request_id, duration_ms, 0)
-        except _Expired:
-            peak = _peak_memory_mb(worker.process.pid)
-            await worker.stop()
-            return self._failed(TimedOut(timeout_s), request_id, timeout_s * 1000, peak)
-        except BaseException:  # cancelled: the caller gave up (its own timeout, a shutdown)
-            runner._retire(worker)
-            raise
-        finally:
-            timer.cancel()
-        self._keep(worker)
-        _logs.log_end(self.logger, request_id)
-        _logs.log_report(self.logger, request_id, duration_ms=reply["duration_ms"],
-                         memory_mb=self.function.memory_mb, max_memory_mb=reply["max_memory_mb"],
+            invocation.future.set_exception(TypeError(
+                f"the event for function {self.function.name!r} is not JSON: {exc}"))
+            return
+        worker.endpoints_version = runner.endpoints_version
+        invocation.number = worker.numbers
+        worker.queue.append(invocation)
+        if len(worker.queue) == 1:
+            self._begin(worker, now)
+        elif worker.check is None:
+            worker.check = self.loop.call_at(worker.queue[0].began + PIPELINE_WINDOW_S,
+                                             self._check, worker, worker.queue[0])
+        if not worker.outbox:
+            self.loop.call_soon(worker.flush)
+        worker.outbox.append(data)
+
+    def _begin(self, worker: _Worker, now: float) -> None:
+        """The first invocation of ``worker``'s queue runs from now."""
+        invocation = worker.queue[0]
+        invocation.began = now
+        if not invocation.started:
+            invocation.started = True
+            _logs.log_start(self.logger, invocation.request_id)
+        worker.timer = self.loop.call_at(now + self.function.timeout_s, self._expired, worker)
+        if len(worker.queue) > 1:
+            worker.check = self.loop.call_at(now + PIPELINE_WINDOW_S, self._check, worker, invocation)
+
+    def _check(self, worker: _Worker, running: _Invocation) -> None:
+        """``running`` is past the pipeline window: take back what waits behind it."""
+        worker.check = None
+        if worker.queue and worker.queue[0] is running and len(worker.queue) > 1:
+            worker.take_back([invocation.number for invocation in list(worker.queue)[1:]])
+
+    # -- what workers answer ---------------------------------------------------
+
+    def _answered(self, worker: _Worker, message: dict[str, Any]) -> None:
+        queue = worker.queue
+        skipped = message.get("skipped")
+        if skipped is not None:  # taken back before it began: it runs elsewhere
+            for invocation in queue:
+                if invocation.number == skipped:
+                    break
+            else:
+                return
+            head = invocation is queue[0]
+            queue.remove(invocation)
+            if not invocation.future.done():
+                self.waiting.appendleft(invocation)
+            if head:
+                self._next(worker)
+            self._dispatch()
+            return
+        invocation = queue.popleft()
+        self._next(worker)
+        _logs.log_end(self.logger, invocation.request_id)
+        _logs.log_report(self.logger, invocation.request_id, duration_ms=message["duration_ms"],
+                         memory_mb=self.function.memory_mb, max_memory_mb=message["max_memory_mb"],
                          init_duration_ms=worker.init_ms)
         worker.init_ms = None
-        error = reply.get("error")
-        if error is not None:
-            return Raised(error_type=error["errorType"], error_message=error["errorMessage"],
-                          stack_trace=tuple(error["stackTrace"]))
-        return Returned(reply["result"])
+        if not invocation.future.done():
+            error = message.get("error")
+            invocation.future.set_result(Returned(message["result"]) if error is None else Raised(
+                error_type=error["errorType"], error_message=error["errorMessage"],
+                stack_trace=tuple(error["stackTrace"])))
+        if self.waiting:
+            self._dispatch()
 
-    def _keep(self, worker: _Worker) -> None:
-        if worker.generation == self.generation and not self.runner.closed:
-            self.idle.append(worker)
-        else:
-            self.runner._retire(worker)
+    def _next(self, worker: _Worker) -> None:
+        """``worker``'s running invocation is over: the next one's turn, or idle."""
+        for timer in (worker.timer, worker.check):
+            if timer is not None:
+                timer.cancel()
+        worker.timer = worker.check = None
+        if worker.queue:
+            self._begin(worker, self.loop.time())
+        elif worker.generation != self.generation or self.runner.closed:
+            self._retire(worker)
 
-    def _failed(self, outcome: Union[Crashed, TimedOut], request_id: str,
-                duration_ms: float, peak_mb: int) -> Outcome:
+    def _expired(self, worker: _Worker) -> None:
+        """The running invocation is past the function's timeout: the worker goes."""
+        worker.timer = None
+        invocation = worker.queue.popleft()
+        peak = _peak_memory_mb(worker.process.pid)
+        timeout_s = self.function.timeout_s
+        self._retire(worker, then=lambda: self._failed(invocation, TimedOut(timeout_s),
+                                                      timeout_s * 1000, peak))
+
+    def _lost(self, worker: _Worker) -> None:
+        """The worker's socket closed: it exited or was killed."""
+        if worker not in self.workers:  # retired by the server
+            return
+        self.workers.remove(worker)
+        for timer in (worker.timer, worker.check):
+            if timer is not None:
+                timer.cancel()
+        running = worker.queue.popleft() if worker.queue else None
+        self._requeue(worker)
+        self.runner._track(self.loop.create_task(self._crashed(worker, running)))
+        if self.waiting and not self.runner.closed:
+            self._dispatch()
+
+    async def _crashed(self, worker: _Worker, running: Optional[_Invocation]) -> None:
+        reason = _exit_reason(await worker.stop())
+        if running is not None:
+            self._failed(running, Crashed(reason), (self.loop.time() - running.began) * 1000, 0)
+
+    def _abandon(self, invocation: _Invocation) -> None:
+        """Its caller is gone: if it runs, its worker goes (nothing is left running)."""
+        if invocation in self.waiting:
+            self.waiting.remove(invocation)
+            return
+        for worker in self.workers:
+            if worker.queue and worker.queue[0] is invocation:
+                worker.queue.popleft()
+                self._retire(worker)
+                return
+        # Written behind another: its answer, when it comes, is dropped.
+
+    def _retire(self, worker: _Worker, then: Optional[Callable[[], None]] = None) -> None:
+        """Kill ``worker`` now and reap it in the background, then call ``then``;
+        what was written to it and had not begun runs elsewhere."""
+        if worker in self.workers:
+            self.workers.remove(worker)
+        self._requeue(worker)
+        self.runner._track(self.loop.create_task(self._reap(worker, then)))
+        if self.waiting and not self.runner.closed:
+            self._dispatch()
+
+    @staticmethod
+    async def _reap(worker: _Worker, then: Optional[Callable[[], None]]) -> None:
+        await worker.stop()
+        if then is not None:
+            then()
+
+    def _requeue(self, worker: _Worker) -> None:
+        worker.channel.answered = worker.channel.lost = None
+        pending = [invocation for invocation in worker.queue if not invocation.future.done()]
+        worker.queue.clear()
+        if self.runner.closed:
+            for invocation in pending:
+                invocation.future.set_result(Crashed("the runner was closed"))
+            return
+        self.waiting.extendleft(reversed(pending))
+
+    def _failed(self, invocation: _Invocation, outcome: Union[Crashed, TimedOut],
+                duration_ms: float, peak_mb: int) -> None:
+        request_id = invocation.request_id
         if isinstance(outcome, TimedOut):
             self.logger.error("%s %s %s", _timestamp(), request_id, outcome.message)
         else:
@@ -266,7 +463,33 @@ class _FunctionPool:
         _logs.log_end(self.logger, request_id)
         _logs.log_report(self.logger, request_id, duration_ms=duration_ms,
                          memory_mb=self.function.memory_mb, max_memory_mb=peak_mb)
-        return outcome
+        if not invocation.future.done():
+            invocation.future.set_result(outcome)
+
+    # -- starting workers ------------------------------------------------------
+
+    async def _start(self) -> None:
+        """Start a worker for what waits; if it cannot start, the first waiting
+        invocation fails with the reason (as Lambda fails an invocation whose
+        init failed)."""
+        try:
+            started = await self._spawn()
+        finally:
+            self.spawning -= 1
+        if isinstance(started, _Worker):
+            if started.generation != self.generation or self.runner.closed:
+                await started.stop()
+            else:
+                started.channel.answered = functools.partial(self._answered, started)
+                started.channel.lost = functools.partial(self._lost, started)
+                self.workers.append(started)
+        elif self.waiting:
+            invocation = self.waiting.popleft()
+            invocation.started = True
+            _logs.log_start(self.logger, invocation.request_id)
+            self._failed(invocation, started, 0.0, 0)
+        if self.waiting and not self.runner.closed:
+            self._dispatch()
 
     async def _spawn(self) -> Union[_Worker, Crashed]:
         """A started worker with the handler imported, or why it could not start."""
@@ -276,22 +499,25 @@ class _FunctionPool:
                                  env_vars=runner.env_vars, credentials=runner.options.credentials)
         code_dir = str(function.code_dir.resolve())
         ours, theirs = socket.socketpair()
+        control, their_control = socket.socketpair()
+        control.setblocking(False)
         began = time.perf_counter()
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-c", _BOOTSTRAP, _FRAMER_ROOT, str(theirs.fileno()),
-                pass_fds=(theirs.fileno(),), env=env, cwd=code_dir,
-                stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
+                str(their_control.fileno()), pass_fds=(theirs.fileno(), their_control.fileno()),
+                env=env, cwd=code_dir, stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
         except BaseException:
             ours.close()
+            control.close()
             raise
         finally:
             theirs.close()
-        loop = asyncio.get_running_loop()
-        _, channel = await loop.create_unix_connection(lambda: _Channel(self.logger), sock=ours)
-        worker = _Worker(process, channel, self.generation, runner.endpoints_version)
+            their_control.close()
+        _, channel = await self.loop.create_unix_connection(lambda: _Channel(self.logger), sock=ours)
+        worker = _Worker(process, channel, control, self.generation, runner.endpoints_version)
         waiter = channel.expect()
-        timer = loop.call_later(INIT_TIMEOUT_S, _expire, waiter)
+        timer = self.loop.call_later(INIT_TIMEOUT_S, _expire, waiter)
         assert channel.transport is not None
         channel.transport.write(encode({
             "name": function.name, "handler": function.handler, "code_dir": code_dir,
@@ -306,7 +532,7 @@ class _FunctionPool:
             await worker.stop()
             return Crashed(f"init timed out after {INIT_TIMEOUT_S:.2f} seconds")
         except BaseException:
-            runner._retire(worker)
+            self.runner._track(self.loop.create_task(worker.stop()))
             raise
         finally:
             timer.cancel()
@@ -314,8 +540,14 @@ class _FunctionPool:
         return worker
 
     async def aclose(self) -> None:
-        workers = self.idle + list(self.busy)
-        self.idle.clear()
+        workers = list(self.workers)
+        self.workers.clear()
+        for worker in workers:
+            self._requeue(worker)
+        for invocation in self.waiting:
+            if not invocation.future.done():
+                invocation.future.set_result(Crashed("the runner was closed"))
+        self.waiting.clear()
         await asyncio.gather(*(worker.stop() for worker in workers))
 
 
@@ -342,7 +574,7 @@ class WorkerRunner:
         self.endpoints_version = 0
         self.closed = False
         self._pools: dict[str, _FunctionPool] = {}
-        self._reaping: set[asyncio.Task[int]] = set()
+        self._reaping: set[asyncio.Task[Any]] = set()
         self._watcher = CodeWatcher(self._reload, interval_s=options.reload_interval_s) \
             if options.reload else None
 
@@ -371,9 +603,8 @@ class WorkerRunner:
             _logs.runner_logger.info("Reloading function %r: %s changed", function_name, path)
             pool.reload()
 
-    def _retire(self, worker: _Worker) -> None:
-        """Kill ``worker`` now and reap it in the background (``aclose`` waits)."""
-        task = asyncio.get_running_loop().create_task(worker.stop())
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        """A background task of a pool (a worker reaped or started); ``aclose`` waits for it."""
         self._reaping.add(task)
         task.add_done_callback(self._reaping.discard)
 
@@ -382,7 +613,7 @@ class WorkerRunner:
         pool = self._pools.get(function_name)
         if pool is None:
             return []
-        return [w.process.pid for w in pool.idle + list(pool.busy) if w.process.returncode is None]
+        return [w.process.pid for w in pool.workers if w.process.returncode is None]
 
     async def aclose(self) -> None:
         """Stop watching, kill and reap every worker."""
