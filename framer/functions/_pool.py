@@ -61,10 +61,12 @@ _BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
 # worker per invocation.  A worker still runs one invocation at a time, in order.
 PIPELINE_DEPTH = 16
 """Invocations written to one worker and not yet answered, at most."""
-PIPELINE_WINDOW_S = 0.01
-"""A worker gets more invocations only while the one it runs began less than
-this ago; past it, those written behind that one are taken back (the worker
-skips them) and run on another worker."""
+PIPELINE_WINDOW_S = 0.001
+"""A busy worker gets more invocations only while the one it runs began less
+than this ago (a short handler); otherwise an idle or new worker takes them."""
+TAKE_BACK_S = 0.01
+"""Invocations written behind one that runs longer than this are taken back
+(the worker skips them) and run on another worker."""
 
 
 class _Gone(Exception):
@@ -282,8 +284,9 @@ class _FunctionPool:
 
     def _choose(self, now: float) -> Optional[_Worker]:
         """The worker the next invocation goes to: one being written to in this
-        loop iteration, else an idle one, else the one with the shortest queue
-        among those whose running invocation is within the pipeline window."""
+        loop iteration, else the one with the shortest queue among those whose
+        running invocation is within the pipeline window (it is awake), else an
+        idle one."""
         idle = queued = None
         for worker in self.workers:
             if worker.generation != self.generation:
@@ -298,7 +301,7 @@ class _FunctionPool:
             elif now - worker.queue[0].began < PIPELINE_WINDOW_S and \
                     (queued is None or size < len(queued.queue)):
                 queued = worker
-        return idle or queued
+        return queued or idle
 
     def _give(self, worker: _Worker, invocation: _Invocation, now: float) -> None:
         runner = self.runner
@@ -319,7 +322,7 @@ class _FunctionPool:
         if len(worker.queue) == 1:
             self._begin(worker, now)
         elif worker.check is None:
-            worker.check = self.loop.call_at(worker.queue[0].began + PIPELINE_WINDOW_S,
+            worker.check = self.loop.call_at(worker.queue[0].began + TAKE_BACK_S,
                                              self._check, worker, worker.queue[0])
         if not worker.outbox:
             self.loop.call_soon(worker.flush)
@@ -334,10 +337,10 @@ class _FunctionPool:
             _logs.log_start(self.logger, invocation.request_id)
         worker.timer = self.loop.call_at(now + self.function.timeout_s, self._expired, worker)
         if len(worker.queue) > 1:
-            worker.check = self.loop.call_at(now + PIPELINE_WINDOW_S, self._check, worker, invocation)
+            worker.check = self.loop.call_at(now + TAKE_BACK_S, self._check, worker, invocation)
 
     def _check(self, worker: _Worker, running: _Invocation) -> None:
-        """``running`` is past the pipeline window: take back what waits behind it."""
+        """``running`` has run for ``TAKE_BACK_S``: take back what waits behind it."""
         worker.check = None
         if worker.queue and worker.queue[0] is running and len(worker.queue) > 1:
             worker.take_back([invocation.number for invocation in list(worker.queue)[1:]])
@@ -362,12 +365,12 @@ class _FunctionPool:
             self._dispatch()
             return
         invocation = queue.popleft()
-        self._next(worker)
         _logs.log_end(self.logger, invocation.request_id)
         _logs.log_report(self.logger, invocation.request_id, duration_ms=message["duration_ms"],
                          memory_mb=self.function.memory_mb, max_memory_mb=message["max_memory_mb"],
                          init_duration_ms=worker.init_ms)
         worker.init_ms = None
+        self._next(worker)  # the next one's START follows this END
         if not invocation.future.done():
             error = message.get("error")
             invocation.future.set_result(Returned(message["result"]) if error is None else Raised(
