@@ -324,7 +324,10 @@ class _FunctionPool:
         elif worker.check is None:
             worker.check = self.loop.call_at(worker.queue[0].began + TAKE_BACK_S,
                                              self._check, worker, worker.queue[0])
-        if not worker.outbox:
+        if len(worker.queue) == 1 and worker.channel.transport is not None:
+            worker.channel.transport.write(data)  # it waits for this one: at once
+            return
+        if not worker.outbox:  # it is busy: what follows goes in one write, after this iteration
             self.loop.call_soon(worker.flush)
         worker.outbox.append(data)
 
