@@ -12,10 +12,24 @@ A reserved concurrency of 0 throttles every invocation, as on Lambda.
 
 One invocation is one message to a worker and one back (``_wire``); the
 worker's output arrives on the same socket before its result, so the log
-keeps its order.  A worker that runs past the function's timeout is killed
-(``SIGKILL`` to its process group, so what its handler started goes too) and
-reaped; one that exits or dies of a signal fails its invocation only; either
-way the next invocation gets a new worker.  Workers run in sessions of their
+keeps its order.  Invocations are *pipelined*: a worker runs one at a time,
+in order, but the next ones may already be written to it (several in one
+write, ``PIPELINE_DEPTH`` at most), so a burst of messages wakes one warm
+worker once instead of one worker per message.  An invocation goes to the
+worker being written to in this loop iteration, else behind a busy worker
+whose running invocation began less than ``PIPELINE_WINDOW_S`` ago (a short
+handler: that worker is awake), else to an idle worker, else to a new one
+(within the concurrency limit).  If the running one passes ``TAKE_BACK_S``,
+those written behind it are taken back over a second socket: the worker
+skips each it has not begun and says so at once, and they run elsewhere, so
+a slow handler delays no other invocation by more than that.  An invocation's
+timeout counts from when its turn on its worker comes (the previous answer).
+
+A worker that runs past the function's timeout is killed (``SIGKILL`` to its
+process group, so what its handler started goes too) and reaped; one that
+exits or dies of a signal fails its running invocation only; either way what
+was written behind it runs on another worker, and the next invocation gets a
+new worker.  Workers run in sessions of their
 own (a Ctrl-C reaches the server, which stops them) and, on Linux, die with
 the server even if it is killed (``PR_SET_PDEATHSIG``).
 """
@@ -25,14 +39,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
-import signal
 import socket
 import sys
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable, Mapping, Optional, Union
@@ -42,8 +53,10 @@ from ._environment import EnvVarsFile, lambda_environment, runtime_version
 from ._hook import ConnectionsEndpoints
 from ._outcome import Crashed, Outcome, Raised, Returned, RunnerOptions, Throttled, TimedOut
 from ._spec import Function
+from ._process import (Expired, Gone, Invocation, WorkerChannel, WorkerProcess, exit_reason, expire,
+                       peak_memory_mb)
 from ._watch import CodeWatcher
-from ._wire import Decoder, WireError, encode
+from ._wire import encode
 
 __all__ = ["INIT_TIMEOUT_S", "WorkerRunner"]
 
@@ -69,150 +82,6 @@ TAKE_BACK_S = 0.01
 (the worker skips them) and run on another worker."""
 
 
-class _Gone(Exception):
-    """The worker's socket closed (the process ended) before it answered."""
-
-
-class _Expired(Exception):
-    """The worker did not answer in time (set by its timer)."""
-
-
-class _Channel(asyncio.BufferedProtocol):
-    """The server's end of a worker's socket: logs its lines, hands over its answers."""
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
-        self.decoder = Decoder()
-        self.buffer = bytearray(_READ_SIZE)
-        self.waiter: Optional[asyncio.Future[dict[str, Any]]] = None  # the start's answer
-        self.answered: Optional[Callable[[dict[str, Any]], None]] = None  # then every answer
-        self.lost: Optional[Callable[[], None]] = None
-        self.transport: Optional[asyncio.Transport] = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def expect(self) -> asyncio.Future[dict[str, Any]]:
-        self.waiter = asyncio.get_running_loop().create_future()
-        return self.waiter
-
-    def get_buffer(self, sizehint: int) -> bytearray:
-        return self.buffer
-
-    def buffer_updated(self, nbytes: int) -> None:
-        try:
-            messages = self.decoder.feed(self.buffer[:nbytes])
-        except WireError as exc:
-            self.logger.error("worker sent a malformed message: %s", exc)
-            assert self.transport is not None
-            self.transport.abort()
-            return
-        for message in messages:
-            line = message.get("log")
-            if line is not None:
-                self.logger.info("%s", line)
-            elif self.answered is not None:
-                self.answered(message)
-            elif self.waiter is not None and not self.waiter.done():
-                self.waiter.set_result(message)
-
-    def connection_lost(self, exc: Optional[Exception]) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(_Gone())
-        if self.lost is not None:
-            self.lost()
-
-
-_READ_SIZE = 256 * 1024
-
-
-@dataclass(slots=True, eq=False)
-class _Invocation:
-    """One invocation of a function, from ``invoke`` to its outcome."""
-
-    request_id: str
-    event: Mapping[str, Any]
-    future: asyncio.Future[Outcome]
-    number: int = 0  # its number on the worker it was written to
-    began: float = 0.0  # loop time its turn on that worker came (its timeout counts from it)
-    started: bool = False  # START was logged
-
-
-class _Worker:
-    """One worker process of a function and the invocations written to it."""
-
-    __slots__ = ("process", "channel", "control", "generation", "endpoints_version", "init_ms",
-                 "queue", "outbox", "numbers", "timer", "check")
-
-    def __init__(self, process: asyncio.subprocess.Process, channel: _Channel,
-                 control: socket.socket, generation: int, endpoints_version: int) -> None:
-        self.process = process
-        self.channel = channel
-        self.control = control  # where the server takes invocations back (a second socket)
-        self.generation = generation
-        self.endpoints_version = endpoints_version
-        self.init_ms: Optional[float] = None  # reported once, on its first invocation
-        self.queue: deque[_Invocation] = deque()  # written, unanswered; the first one runs
-        self.outbox: list[bytes] = []  # written at the end of this loop iteration
-        self.numbers = 0
-        self.timer: Optional[asyncio.TimerHandle] = None  # the running invocation's timeout
-        self.check: Optional[asyncio.TimerHandle] = None  # the pipeline window of the running one
-
-    def flush(self) -> None:
-        transport = self.channel.transport
-        if transport is not None and self.outbox:
-            transport.write(b"".join(self.outbox) if len(self.outbox) > 1 else self.outbox[0])
-        self.outbox.clear()
-
-    def take_back(self, numbers: list[int]) -> None:
-        """Ask the worker to skip these (it answers ``skipped`` for each it had not begun)."""
-        try:
-            self.control.send(encode({"cancel": numbers}))
-        except OSError:  # the worker is gone: its end of the socket closed
-            pass
-
-    def kill(self) -> None:
-        """``SIGKILL`` to the worker's process group: the processes a handler
-        started go with it."""
-        for timer in (self.timer, self.check):
-            if timer is not None:
-                timer.cancel()
-        if self.process.returncode is None:  # not reaped: the group id is still ours
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if self.channel.transport is not None:
-            self.channel.transport.close()
-        self.control.close()
-
-    async def stop(self) -> int:
-        """Kill and reap; the exit status."""
-        self.kill()
-        return await self.process.wait()
-
-
-def _exit_reason(returncode: int) -> str:
-    """Go's wording, which Lambda's ``Runtime exited with error:`` uses."""
-    if returncode < 0:
-        name = signal.strsignal(-returncode) or f"signal {-returncode}"
-        return f"signal: {name.lower()}"
-    return f"exit status {returncode}"
-
-
-def _peak_memory_mb(pid: int) -> int:
-    """A live process's peak resident set (Linux's ``VmHWM``), 0 where unknown."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) // 1024
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
 def _timestamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
 
@@ -226,9 +95,9 @@ class _FunctionPool:
         self.logger = _logs.function_logger(function.name)
         self.limit = runner.options.limit(function)
         self.loop = asyncio.get_running_loop()
-        self.workers: list[_Worker] = []  # started, not stopped
+        self.workers: list[WorkerProcess] = []  # started, not stopped
         self.spawning = 0
-        self.waiting: deque[_Invocation] = deque()  # not written to a worker yet
+        self.waiting: deque[Invocation] = deque()  # not written to a worker yet
         self.generation = 0
         self.arn = runner.options.arn(function)
         self.unusable: Optional[Raised] = None
@@ -258,7 +127,7 @@ class _FunctionPool:
             self.logger.warning("RequestId: %s throttled: function %r has a reserved concurrency of 0",
                                 request_id, self.function.name)
             return Throttled()
-        invocation = _Invocation(request_id, event, self.loop.create_future())
+        invocation = Invocation(request_id, event, self.loop.create_future())
         self.waiting.append(invocation)
         self._dispatch()
         try:
@@ -282,7 +151,7 @@ class _FunctionPool:
             self.spawning += 1
             self.runner._track(self.loop.create_task(self._start()))
 
-    def _choose(self, now: float) -> Optional[_Worker]:
+    def _choose(self, now: float) -> Optional[WorkerProcess]:
         """The worker the next invocation goes to: one being written to in this
         loop iteration, else the one with the shortest queue among those whose
         running invocation is within the pipeline window (it is awake), else an
@@ -303,7 +172,7 @@ class _FunctionPool:
                 queued = worker
         return queued or idle
 
-    def _give(self, worker: _Worker, invocation: _Invocation, now: float) -> None:
+    def _give(self, worker: WorkerProcess, invocation: Invocation, now: float) -> None:
         runner = self.runner
         worker.numbers += 1
         message: dict[str, Any] = {"id": worker.numbers, "request_id": invocation.request_id,
@@ -331,7 +200,7 @@ class _FunctionPool:
             self.loop.call_soon(worker.flush)
         worker.outbox.append(data)
 
-    def _begin(self, worker: _Worker, now: float) -> None:
+    def _begin(self, worker: WorkerProcess, now: float) -> None:
         """The first invocation of ``worker``'s queue runs from now."""
         invocation = worker.queue[0]
         invocation.began = now
@@ -342,7 +211,7 @@ class _FunctionPool:
         if len(worker.queue) > 1:
             worker.check = self.loop.call_at(now + TAKE_BACK_S, self._check, worker, invocation)
 
-    def _check(self, worker: _Worker, running: _Invocation) -> None:
+    def _check(self, worker: WorkerProcess, running: Invocation) -> None:
         """``running`` has run for ``TAKE_BACK_S``: take back what waits behind it."""
         worker.check = None
         if worker.queue and worker.queue[0] is running and len(worker.queue) > 1:
@@ -350,7 +219,7 @@ class _FunctionPool:
 
     # -- what workers answer ---------------------------------------------------
 
-    def _answered(self, worker: _Worker, message: dict[str, Any]) -> None:
+    def _answered(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
         queue = worker.queue
         skipped = message.get("skipped")
         if skipped is not None:  # taken back before it began: it runs elsewhere
@@ -382,7 +251,7 @@ class _FunctionPool:
         if self.waiting:
             self._dispatch()
 
-    def _next(self, worker: _Worker) -> None:
+    def _next(self, worker: WorkerProcess) -> None:
         """``worker``'s running invocation is over: the next one's turn, or idle."""
         for timer in (worker.timer, worker.check):
             if timer is not None:
@@ -393,16 +262,16 @@ class _FunctionPool:
         elif worker.generation != self.generation or self.runner.closed:
             self._retire(worker)
 
-    def _expired(self, worker: _Worker) -> None:
+    def _expired(self, worker: WorkerProcess) -> None:
         """The running invocation is past the function's timeout: the worker goes."""
         worker.timer = None
         invocation = worker.queue.popleft()
-        peak = _peak_memory_mb(worker.process.pid)
+        peak = peak_memory_mb(worker.process.pid)
         timeout_s = self.function.timeout_s
         self._retire(worker, then=lambda: self._failed(invocation, TimedOut(timeout_s),
                                                       timeout_s * 1000, peak))
 
-    def _lost(self, worker: _Worker) -> None:
+    def _lost(self, worker: WorkerProcess) -> None:
         """The worker's socket closed: it exited or was killed."""
         if worker not in self.workers:  # retired by the server
             return
@@ -416,12 +285,12 @@ class _FunctionPool:
         if self.waiting and not self.runner.closed:
             self._dispatch()
 
-    async def _crashed(self, worker: _Worker, running: Optional[_Invocation]) -> None:
-        reason = _exit_reason(await worker.stop())
+    async def _crashed(self, worker: WorkerProcess, running: Optional[Invocation]) -> None:
+        reason = exit_reason(await worker.stop())
         if running is not None:
             self._failed(running, Crashed(reason), (self.loop.time() - running.began) * 1000, 0)
 
-    def _abandon(self, invocation: _Invocation) -> None:
+    def _abandon(self, invocation: Invocation) -> None:
         """Its caller is gone: if it runs, its worker goes (nothing is left running)."""
         if invocation in self.waiting:
             self.waiting.remove(invocation)
@@ -433,7 +302,7 @@ class _FunctionPool:
                 return
         # Written behind another: its answer, when it comes, is dropped.
 
-    def _retire(self, worker: _Worker, then: Optional[Callable[[], None]] = None) -> None:
+    def _retire(self, worker: WorkerProcess, then: Optional[Callable[[], None]] = None) -> None:
         """Kill ``worker`` now and reap it in the background, then call ``then``;
         what was written to it and had not begun runs elsewhere."""
         if worker in self.workers:
@@ -444,12 +313,12 @@ class _FunctionPool:
             self._dispatch()
 
     @staticmethod
-    async def _reap(worker: _Worker, then: Optional[Callable[[], None]]) -> None:
+    async def _reap(worker: WorkerProcess, then: Optional[Callable[[], None]]) -> None:
         await worker.stop()
         if then is not None:
             then()
 
-    def _requeue(self, worker: _Worker) -> None:
+    def _requeue(self, worker: WorkerProcess) -> None:
         worker.channel.answered = worker.channel.lost = None
         pending = [invocation for invocation in worker.queue if not invocation.future.done()]
         worker.queue.clear()
@@ -459,7 +328,7 @@ class _FunctionPool:
             return
         self.waiting.extendleft(reversed(pending))
 
-    def _failed(self, invocation: _Invocation, outcome: Union[Crashed, TimedOut],
+    def _failed(self, invocation: Invocation, outcome: Union[Crashed, TimedOut],
                 duration_ms: float, peak_mb: int) -> None:
         request_id = invocation.request_id
         if isinstance(outcome, TimedOut):
@@ -482,7 +351,7 @@ class _FunctionPool:
             started = await self._spawn()
         finally:
             self.spawning -= 1
-        if isinstance(started, _Worker):
+        if isinstance(started, WorkerProcess):
             if started.generation != self.generation or self.runner.closed:
                 await started.stop()
             else:
@@ -497,7 +366,7 @@ class _FunctionPool:
         if self.waiting and not self.runner.closed:
             self._dispatch()
 
-    async def _spawn(self) -> Union[_Worker, Crashed]:
+    async def _spawn(self) -> Union[WorkerProcess, Crashed]:
         """A started worker with the handler imported, or why it could not start."""
         runner, function = self.runner, self.function
         stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{uuid.uuid4().hex}"
@@ -520,10 +389,10 @@ class _FunctionPool:
         finally:
             theirs.close()
             their_control.close()
-        _, channel = await self.loop.create_unix_connection(lambda: _Channel(self.logger), sock=ours)
-        worker = _Worker(process, channel, control, self.generation, runner.endpoints_version)
+        _, channel = await self.loop.create_unix_connection(lambda: WorkerChannel(self.logger), sock=ours)
+        worker = WorkerProcess(process, channel, control, self.generation, runner.endpoints_version)
         waiter = channel.expect()
-        timer = self.loop.call_later(INIT_TIMEOUT_S, _expire, waiter)
+        timer = self.loop.call_later(INIT_TIMEOUT_S, expire, waiter)
         assert channel.transport is not None
         channel.transport.write(encode({
             "name": function.name, "handler": function.handler, "code_dir": code_dir,
@@ -532,9 +401,9 @@ class _FunctionPool:
             "endpoints": runner.connections.to_wire()}))
         try:
             await waiter
-        except _Gone:
-            return Crashed(_exit_reason(await worker.stop()))
-        except _Expired:
+        except Gone:
+            return Crashed(exit_reason(await worker.stop()))
+        except Expired:
             await worker.stop()
             return Crashed(f"init timed out after {INIT_TIMEOUT_S:.2f} seconds")
         except BaseException:
@@ -555,11 +424,6 @@ class _FunctionPool:
                 invocation.future.set_result(Crashed("the runner was closed"))
         self.waiting.clear()
         await asyncio.gather(*(worker.stop() for worker in workers))
-
-
-def _expire(waiter: asyncio.Future[dict[str, Any]]) -> None:
-    if not waiter.done():
-        waiter.set_exception(_Expired())
 
 
 class WorkerRunner:

@@ -1,12 +1,15 @@
 """The main loop of a worker process: one function, one invocation at a time.
 
 Started by ``_pool`` with ``sys.executable`` and one end of a Unix socket pair
-(``_wire`` messages).  The first message sets the worker up (``start``); the
-worker imports the handler with the code directory first on ``sys.path`` and
-as the working directory (Lambda's ``LAMBDA_TASK_ROOT``), answers ``ready``
-(or the import's error, which every invocation then returns, as Lambda
-reports an init failure), then serves ``invoke`` messages until the socket
-closes.
+(``_wire`` messages), and of a second one, the control socket.  The first
+message sets the worker up (``start``); the worker imports the handler with
+the code directory first on ``sys.path`` and as the working directory
+(Lambda's ``LAMBDA_TASK_ROOT``), answers ``ready`` (or the import's error,
+which every invocation then returns, as Lambda reports an init failure), then
+serves numbered ``invoke`` messages, in order, one at a time, until the
+socket closes.  The server may write several ahead; a thread reads the
+control socket, where the server takes back those not begun (``cancel``):
+each is answered ``skipped`` at once and never run.
 
 The function's ``sys.stdout``, ``sys.stderr`` and ``logging`` output travel
 on the same socket as ``log`` messages, whole lines, so the server logs them
@@ -60,7 +63,8 @@ class _Channel:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self.lock = threading.Lock()
-        self.reader = sock.makefile("rb", buffering=_READ_SIZE)
+        # Reads take what the server wrote at once (a batch of invocations) in one recv.
+        self.reader = io.BufferedReader(socket.SocketIO(sock, "rb"), _READ_SIZE)
         self.begun = 0
         self.skipped: set[int] = set()
 
