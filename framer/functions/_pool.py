@@ -207,7 +207,8 @@ class _FunctionPool:
         if not invocation.started:
             invocation.started = True
             _logs.log_start(self.logger, invocation.request_id)
-        worker.timer = self.loop.call_at(now + self.function.timeout_s, self._expired, worker)
+        if worker.timer is None:
+            self._time(worker, invocation)
         if len(worker.queue) > 1:
             worker.check = self.loop.call_at(now + TAKE_BACK_S, self._check, worker, invocation)
 
@@ -252,19 +253,31 @@ class _FunctionPool:
             self._dispatch()
 
     def _next(self, worker: WorkerProcess) -> None:
-        """``worker``'s running invocation is over: the next one's turn, or idle."""
-        for timer in (worker.timer, worker.check):
-            if timer is not None:
-                timer.cancel()
-        worker.timer = worker.check = None
+        """``worker``'s running invocation is over: the next one's turn, or idle
+        (its timeout's timer is left to fire: see ``_time``)."""
+        if worker.check is not None:
+            worker.check.cancel()
+            worker.check = None
         if worker.queue:
             self._begin(worker, self.loop.time())
         elif worker.generation != self.generation or self.runner.closed:
             self._retire(worker)
 
-    def _expired(self, worker: WorkerProcess) -> None:
-        """The running invocation is past the function's timeout: the worker goes."""
+    def _time(self, worker: WorkerProcess, invocation: Invocation) -> None:
+        worker.timer = self.loop.call_at(invocation.began + self.function.timeout_s,
+                                         self._expired, worker, invocation)
+
+    def _expired(self, worker: WorkerProcess, timed: Invocation) -> None:
+        """``timed``'s timeout is over.  A worker keeps one timer, set for the
+        invocation running when it was set, not one per invocation: if that
+        one has answered, the timer is set again for the one running now (which
+        began later)."""
         worker.timer = None
+        if not worker.queue:
+            return
+        if worker.queue[0] is not timed:
+            self._time(worker, worker.queue[0])
+            return
         invocation = worker.queue.popleft()
         peak = peak_memory_mb(worker.process.pid)
         timeout_s = self.function.timeout_s

@@ -534,3 +534,22 @@ def test_a_burst_is_pipelined_in_order_with_each_invocation_once(
     for n in range(40):
         expected += [f"START RequestId: r{n} Version: $LATEST", f"running {n}", f"END RequestId: r{n}"]
     assert [line for line in lines if not line.startswith("REPORT")] == expected
+
+
+def test_a_timeout_counts_from_the_turn_of_its_invocation(make_function: WriteCode) -> None:
+    # One worker (reserved concurrency 1): the second and third invocations wait
+    # for the first; each has its own second from when its turn comes.
+    fn = make_function("turns", """
+        import time
+        def handler(event, context):
+            time.sleep(event["sleep"])
+            return event["sleep"]
+    """, reserved_concurrency=1, timeout_s=1)
+
+    async def main() -> list[Any]:
+        async with WorkerRunner() as runner:
+            await runner.invoke(fn, {"sleep": 0}, request_id="warm")
+            return await asyncio.gather(*(runner.invoke(fn, {"sleep": s}, request_id=f"r{n}")
+                                          for n, s in enumerate([0.5, 0.5, 5, 0.5])))
+
+    assert asyncio.run(main()) == [Returned(0.5), Returned(0.5), TimedOut(1.0), Returned(0.5)]
