@@ -34,6 +34,7 @@ import contextvars
 import functools
 import inspect
 import logging
+import sys
 import time
 import uuid
 from typing import Any, Awaitable, Callable, Coroutine, Optional, Union
@@ -134,6 +135,16 @@ async def run_invocation(invocation: Invocation) -> Outcome:
     return await _outcome(asyncio.wait_for(http_request(invocation.http), invocation.timeout_s))
 
 
+if sys.version_info >= (3, 11):
+    async def _within(work: Coroutine[Any, Any, Any], timeout_s: Optional[float]) -> Any:
+        """``await work`` within ``timeout_s`` (``asyncio.TimeoutError`` past it),
+        in this task: ``wait_for`` makes a task of ``work`` until Python 3.12."""
+        async with asyncio.timeout(timeout_s):
+            return await work
+else:  # pragma: no cover - Python 3.10
+    _within = asyncio.wait_for
+
+
 class FunctionFailed(Exception):
     """A function's invocation did not return: it raised, timed out, crashed
     or was throttled (``outcome`` is the runner's ``framer.functions`` outcome)."""
@@ -208,8 +219,8 @@ class Invoker:
         context = invocation.context
         request_id = context.aws_request_id if context is not None else str(uuid.uuid4())
         try:
-            outcome = await asyncio.wait_for(
-                runner.invoke(function, event, request_id=request_id), invocation.timeout_s)
+            outcome = await _within(runner.invoke(function, event, request_id=request_id),
+                                    invocation.timeout_s)
         except asyncio.TimeoutError:  # API Gateway's integration timeout
             return TimedOut()
         if type(outcome) is functions.Returned:

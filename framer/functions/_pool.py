@@ -12,10 +12,24 @@ A reserved concurrency of 0 throttles every invocation, as on Lambda.
 
 One invocation is one message to a worker and one back (``_wire``); the
 worker's output arrives on the same socket before its result, so the log
-keeps its order.  A worker that runs past the function's timeout is killed
-(``SIGKILL`` to its process group, so what its handler started goes too) and
-reaped; one that exits or dies of a signal fails its invocation only; either
-way the next invocation gets a new worker.  Workers run in sessions of their
+keeps its order.  Invocations are *pipelined*: a worker runs one at a time,
+in order, but the next ones may already be written to it (several in one
+write, ``PIPELINE_DEPTH`` at most), so a burst of messages wakes one warm
+worker once instead of one worker per message.  An invocation goes to the
+worker being written to in this loop iteration, else behind a busy worker
+whose running invocation began less than ``PIPELINE_WINDOW_S`` ago (a short
+handler: that worker is awake), else to an idle worker, else to a new one
+(within the concurrency limit).  If the running one passes ``TAKE_BACK_S``,
+those written behind it are taken back over a second socket: the worker
+skips each it has not begun and says so at once, and they run elsewhere, so
+a slow handler delays no other invocation by more than that.  An invocation's
+timeout counts from when its turn on its worker comes (the previous answer).
+
+A worker that runs past the function's timeout is killed (``SIGKILL`` to its
+process group, so what its handler started goes too) and reaped; one that
+exits or dies of a signal fails its running invocation only; either way what
+was written behind it runs on another worker, and the next invocation gets a
+new worker.  Workers run in sessions of their
 own (a Ctrl-C reaches the server, which stops them) and, on Linux, die with
 the server even if it is killed (``PR_SET_PDEATHSIG``).
 """
@@ -23,24 +37,26 @@ the server even if it is killed (``PR_SET_PDEATHSIG``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import os
-import signal
 import socket
 import sys
 import time
 import uuid
+from collections import deque
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Optional, Union
 
 from . import _logs
 from ._environment import EnvVarsFile, lambda_environment, runtime_version
 from ._hook import ConnectionsEndpoints
 from ._outcome import Crashed, Outcome, Raised, Returned, RunnerOptions, Throttled, TimedOut
 from ._spec import Function
+from ._process import (Expired, Gone, Invocation, WorkerChannel, WorkerProcess, exit_reason, expire,
+                       peak_memory_mb)
 from ._watch import CodeWatcher
-from ._wire import Decoder, WireError, encode
+from ._wire import encode
 
 __all__ = ["INIT_TIMEOUT_S", "WorkerRunner"]
 
@@ -51,101 +67,19 @@ _FRAMER_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding
 # The worker imports framer from where this process did, then forgets that directory.
 _BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
               "from framer.functions._worker import main; sys.path.remove(sys.argv[1]); "
-              "main(int(sys.argv[2]))")
+              "main(int(sys.argv[2]), int(sys.argv[3]))")
 
-class _Gone(Exception):
-    """The worker's socket closed (the process ended) before it answered."""
-
-
-class _Expired(Exception):
-    """The worker did not answer in time (set by its timer)."""
-
-
-class _Channel(asyncio.Protocol):
-    """The server's end of a worker's socket: logs its lines, hands over its answer."""
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
-        self.decoder = Decoder()
-        self.waiter: Optional[asyncio.Future[dict[str, Any]]] = None
-        self.transport: Optional[asyncio.Transport] = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def expect(self) -> asyncio.Future[dict[str, Any]]:
-        self.waiter = asyncio.get_running_loop().create_future()
-        return self.waiter
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            messages = self.decoder.feed(data)
-        except WireError as exc:
-            self.logger.error("worker sent a malformed message: %s", exc)
-            assert self.transport is not None
-            self.transport.abort()
-            return
-        for message in messages:
-            line = message.get("log")
-            if line is not None:
-                self.logger.info("%s", line)
-            elif self.waiter is not None and not self.waiter.done():
-                self.waiter.set_result(message)
-
-    def connection_lost(self, exc: Optional[Exception]) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(_Gone())
-
-
-class _Worker:
-    """One worker process of a function."""
-
-    __slots__ = ("process", "channel", "generation", "endpoints_version", "init_ms")
-
-    def __init__(self, process: asyncio.subprocess.Process, channel: _Channel,
-                 generation: int, endpoints_version: int) -> None:
-        self.process = process
-        self.channel = channel
-        self.generation = generation
-        self.endpoints_version = endpoints_version
-        self.init_ms: Optional[float] = None  # reported once, on its first invocation
-
-    def kill(self) -> None:
-        """``SIGKILL`` to the worker's process group: the processes a handler
-        started go with it."""
-        if self.process.returncode is None:  # not reaped: the group id is still ours
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if self.channel.transport is not None:
-            self.channel.transport.close()
-
-    async def stop(self) -> int:
-        """Kill and reap; the exit status."""
-        self.kill()
-        return await self.process.wait()
-
-
-def _exit_reason(returncode: int) -> str:
-    """Go's wording, which Lambda's ``Runtime exited with error:`` uses."""
-    if returncode < 0:
-        name = signal.strsignal(-returncode) or f"signal {-returncode}"
-        return f"signal: {name.lower()}"
-    return f"exit status {returncode}"
-
-
-def _peak_memory_mb(pid: int) -> int:
-    """A live process's peak resident set (Linux's ``VmHWM``), 0 where unknown."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) // 1024
-    except (OSError, ValueError):
-        pass
-    return 0
+# Pipelining: invocations are written to a warm worker ahead of its answers
+# (several in one write), so that a burst wakes one worker once rather than one
+# worker per invocation.  A worker still runs one invocation at a time, in order.
+PIPELINE_DEPTH = 16
+"""Invocations written to one worker and not yet answered, at most."""
+PIPELINE_WINDOW_S = 0.001
+"""A busy worker gets more invocations only while the one it runs began less
+than this ago (a short handler); otherwise an idle or new worker takes them."""
+TAKE_BACK_S = 0.01
+"""Invocations written behind one that runs longer than this are taken back
+(the worker skips them) and run on another worker."""
 
 
 def _timestamp() -> str:
@@ -160,9 +94,10 @@ class _FunctionPool:
         self.function = function
         self.logger = _logs.function_logger(function.name)
         self.limit = runner.options.limit(function)
-        self.slots = asyncio.Semaphore(max(1, self.limit))
-        self.idle: list[_Worker] = []
-        self.busy: set[_Worker] = set()
+        self.loop = asyncio.get_running_loop()
+        self.workers: list[WorkerProcess] = []  # started, not stopped
+        self.spawning = 0
+        self.waiting: deque[Invocation] = deque()  # not written to a worker yet
         self.generation = 0
         self.arn = runner.options.arn(function)
         self.unusable: Optional[Raised] = None
@@ -181,9 +116,8 @@ class _FunctionPool:
     def reload(self) -> None:
         """Replace every worker: idle ones now, busy ones when they finish."""
         self.generation += 1
-        for worker in self.idle:
-            self.runner._retire(worker)
-        self.idle.clear()
+        for worker in [worker for worker in self.workers if not worker.queue]:
+            self._retire(worker)
 
     async def invoke(self, event: Mapping[str, Any], request_id: str) -> Outcome:
         if self.unusable is not None:
@@ -193,72 +127,223 @@ class _FunctionPool:
             self.logger.warning("RequestId: %s throttled: function %r has a reserved concurrency of 0",
                                 request_id, self.function.name)
             return Throttled()
-        message: dict[str, Any] = {"request_id": request_id, "event": event}
-        async with self.slots:
-            worker = self.idle.pop() if self.idle else None
-            _logs.log_start(self.logger, request_id)
-            if worker is None:
-                started = await self._spawn()
-                if not isinstance(started, _Worker):
-                    return self._failed(started, request_id, 0.0, 0)
-                worker = started
-            self.busy.add(worker)
-            try:
-                return await self._run(worker, message, request_id)
-            finally:
-                self.busy.discard(worker)
+        invocation = Invocation(request_id, event, self.loop.create_future())
+        self.waiting.append(invocation)
+        self._dispatch()
+        try:
+            return await invocation.future
+        except asyncio.CancelledError:  # the caller gave up (its own timeout, a shutdown)
+            self._abandon(invocation)
+            raise
 
-    async def _run(self, worker: _Worker, message: dict[str, Any], request_id: str) -> Outcome:
+    # -- handing invocations to workers ---------------------------------------
+
+    def _dispatch(self) -> None:
+        """Write what waits to workers that can take it; start workers for the rest."""
+        waiting = self.waiting
+        now = self.loop.time()
+        while waiting:
+            worker = self._choose(now)
+            if worker is None:
+                break
+            self._give(worker, waiting.popleft(), now)
+        for _ in range(min(len(waiting) - self.spawning, self.limit - len(self.workers) - self.spawning)):
+            self.spawning += 1
+            self.runner._track(self.loop.create_task(self._start()))
+
+    def _choose(self, now: float) -> Optional[WorkerProcess]:
+        """The worker the next invocation goes to: one being written to in this
+        loop iteration, else the one with the shortest queue among those whose
+        running invocation is within the pipeline window (it is awake), else an
+        idle one."""
+        idle = queued = None
+        for worker in self.workers:
+            if worker.generation != self.generation:
+                continue
+            size = len(worker.queue)
+            if size >= PIPELINE_DEPTH:
+                continue
+            if worker.outbox:
+                return worker
+            if not size:
+                idle = worker
+            elif now - worker.queue[0].began < PIPELINE_WINDOW_S and \
+                    (queued is None or size < len(queued.queue)):
+                queued = worker
+        return queued or idle
+
+    def _give(self, worker: WorkerProcess, invocation: Invocation, now: float) -> None:
         runner = self.runner
+        worker.numbers += 1
+        message: dict[str, Any] = {"id": worker.numbers, "request_id": invocation.request_id,
+                                   "event": invocation.event}
         if worker.endpoints_version != runner.endpoints_version:
             message["endpoints"] = runner.connections.to_wire()
-            worker.endpoints_version = runner.endpoints_version
         try:
             data = encode(message)
         except (TypeError, ValueError) as exc:
-            self._keep(worker)
-            raise TypeError(f"the event for function {self.function.name!r} is not JSON: {exc}") from None
-        timeout_s = self.function.timeout_s
-        waiter = worker.channel.expect()
-        timer = asyncio.get_running_loop().call_later(timeout_s, _expire, waiter)
-        began = time.perf_counter()
-        assert worker.channel.transport is not None
-        worker.channel.transport.write(data)
-        try:
-            reply = await waiter
-        except _Gone:
-            reason = _exit_reason(await worker.stop())
-            duration_ms = (time.perf_counter() - began) * 1000
-            return self._failed(Crashed(reason), request_id, duration_ms, 0)
-        except _Expired:
-            peak = _peak_memory_mb(worker.process.pid)
-            await worker.stop()
-            return self._failed(TimedOut(timeout_s), request_id, timeout_s * 1000, peak)
-        except BaseException:  # cancelled: the caller gave up (its own timeout, a shutdown)
-            runner._retire(worker)
-            raise
-        finally:
-            timer.cancel()
-        self._keep(worker)
-        _logs.log_end(self.logger, request_id)
-        _logs.log_report(self.logger, request_id, duration_ms=reply["duration_ms"],
-                         memory_mb=self.function.memory_mb, max_memory_mb=reply["max_memory_mb"],
+            invocation.future.set_exception(TypeError(
+                f"the event for function {self.function.name!r} is not JSON: {exc}"))
+            return
+        worker.endpoints_version = runner.endpoints_version
+        invocation.number = worker.numbers
+        worker.queue.append(invocation)
+        if len(worker.queue) == 1:
+            self._begin(worker, now)
+        elif worker.check is None:
+            worker.check = self.loop.call_at(worker.queue[0].began + TAKE_BACK_S,
+                                             self._check, worker, worker.queue[0])
+        if len(worker.queue) == 1 and worker.channel.transport is not None:
+            worker.channel.transport.write(data)  # it waits for this one: at once
+            return
+        if not worker.outbox:  # it is busy: what follows goes in one write, after this iteration
+            self.loop.call_soon(worker.flush)
+        worker.outbox.append(data)
+
+    def _begin(self, worker: WorkerProcess, now: float) -> None:
+        """The first invocation of ``worker``'s queue runs from now."""
+        invocation = worker.queue[0]
+        invocation.began = now
+        if not invocation.started:
+            invocation.started = True
+            _logs.log_start(self.logger, invocation.request_id)
+        if worker.timer is None:
+            self._time(worker, invocation)
+        if len(worker.queue) > 1:
+            worker.check = self.loop.call_at(now + TAKE_BACK_S, self._check, worker, invocation)
+
+    def _check(self, worker: WorkerProcess, running: Invocation) -> None:
+        """``running`` has run for ``TAKE_BACK_S``: take back what waits behind it."""
+        worker.check = None
+        if worker.queue and worker.queue[0] is running and len(worker.queue) > 1:
+            worker.take_back([invocation.number for invocation in list(worker.queue)[1:]])
+
+    # -- what workers answer ---------------------------------------------------
+
+    def _answered(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
+        queue = worker.queue
+        skipped = message.get("skipped")
+        if skipped is not None:  # taken back before it began: it runs elsewhere
+            for invocation in queue:
+                if invocation.number == skipped:
+                    break
+            else:
+                return
+            head = invocation is queue[0]
+            queue.remove(invocation)
+            if not invocation.future.done():
+                self.waiting.appendleft(invocation)
+            if head:
+                self._next(worker)
+            self._dispatch()
+            return
+        invocation = queue.popleft()
+        _logs.log_end(self.logger, invocation.request_id)
+        _logs.log_report(self.logger, invocation.request_id, duration_ms=message["duration_ms"],
+                         memory_mb=self.function.memory_mb, max_memory_mb=message["max_memory_mb"],
                          init_duration_ms=worker.init_ms)
         worker.init_ms = None
-        error = reply.get("error")
-        if error is not None:
-            return Raised(error_type=error["errorType"], error_message=error["errorMessage"],
-                          stack_trace=tuple(error["stackTrace"]))
-        return Returned(reply["result"])
+        self._next(worker)  # the next one's START follows this END
+        if not invocation.future.done():
+            error = message.get("error")
+            invocation.future.set_result(Returned(message["result"]) if error is None else Raised(
+                error_type=error["errorType"], error_message=error["errorMessage"],
+                stack_trace=tuple(error["stackTrace"])))
+        if self.waiting:
+            self._dispatch()
 
-    def _keep(self, worker: _Worker) -> None:
-        if worker.generation == self.generation and not self.runner.closed:
-            self.idle.append(worker)
-        else:
-            self.runner._retire(worker)
+    def _next(self, worker: WorkerProcess) -> None:
+        """``worker``'s running invocation is over: the next one's turn, or idle
+        (its timeout's timer is left to fire: see ``_time``)."""
+        if worker.check is not None:
+            worker.check.cancel()
+            worker.check = None
+        if worker.queue:
+            self._begin(worker, self.loop.time())
+        elif worker.generation != self.generation or self.runner.closed:
+            self._retire(worker)
 
-    def _failed(self, outcome: Union[Crashed, TimedOut], request_id: str,
-                duration_ms: float, peak_mb: int) -> Outcome:
+    def _time(self, worker: WorkerProcess, invocation: Invocation) -> None:
+        worker.timer = self.loop.call_at(invocation.began + self.function.timeout_s,
+                                         self._expired, worker, invocation)
+
+    def _expired(self, worker: WorkerProcess, timed: Invocation) -> None:
+        """``timed``'s timeout is over.  A worker keeps one timer, set for the
+        invocation running when it was set, not one per invocation: if that
+        one has answered, the timer is set again for the one running now (which
+        began later)."""
+        worker.timer = None
+        if not worker.queue:
+            return
+        if worker.queue[0] is not timed:
+            self._time(worker, worker.queue[0])
+            return
+        invocation = worker.queue.popleft()
+        peak = peak_memory_mb(worker.process.pid)
+        timeout_s = self.function.timeout_s
+        self._retire(worker, then=lambda: self._failed(invocation, TimedOut(timeout_s),
+                                                      timeout_s * 1000, peak))
+
+    def _lost(self, worker: WorkerProcess) -> None:
+        """The worker's socket closed: it exited or was killed."""
+        if worker not in self.workers:  # retired by the server
+            return
+        self.workers.remove(worker)
+        for timer in (worker.timer, worker.check):
+            if timer is not None:
+                timer.cancel()
+        running = worker.queue.popleft() if worker.queue else None
+        self._requeue(worker)
+        self.runner._track(self.loop.create_task(self._crashed(worker, running)))
+        if self.waiting and not self.runner.closed:
+            self._dispatch()
+
+    async def _crashed(self, worker: WorkerProcess, running: Optional[Invocation]) -> None:
+        reason = exit_reason(await worker.stop())
+        if running is not None:
+            self._failed(running, Crashed(reason), (self.loop.time() - running.began) * 1000, 0)
+
+    def _abandon(self, invocation: Invocation) -> None:
+        """Its caller is gone: if it runs, its worker goes (nothing is left running)."""
+        if invocation in self.waiting:
+            self.waiting.remove(invocation)
+            return
+        for worker in self.workers:
+            if worker.queue and worker.queue[0] is invocation:
+                worker.queue.popleft()
+                self._retire(worker)
+                return
+        # Written behind another: its answer, when it comes, is dropped.
+
+    def _retire(self, worker: WorkerProcess, then: Optional[Callable[[], None]] = None) -> None:
+        """Kill ``worker`` now and reap it in the background, then call ``then``;
+        what was written to it and had not begun runs elsewhere."""
+        if worker in self.workers:
+            self.workers.remove(worker)
+        self._requeue(worker)
+        self.runner._track(self.loop.create_task(self._reap(worker, then)))
+        if self.waiting and not self.runner.closed:
+            self._dispatch()
+
+    @staticmethod
+    async def _reap(worker: WorkerProcess, then: Optional[Callable[[], None]]) -> None:
+        await worker.stop()
+        if then is not None:
+            then()
+
+    def _requeue(self, worker: WorkerProcess) -> None:
+        worker.channel.answered = worker.channel.lost = None
+        pending = [invocation for invocation in worker.queue if not invocation.future.done()]
+        worker.queue.clear()
+        if self.runner.closed:
+            for invocation in pending:
+                invocation.future.set_result(Crashed("the runner was closed"))
+            return
+        self.waiting.extendleft(reversed(pending))
+
+    def _failed(self, invocation: Invocation, outcome: Union[Crashed, TimedOut],
+                duration_ms: float, peak_mb: int) -> None:
+        request_id = invocation.request_id
         if isinstance(outcome, TimedOut):
             self.logger.error("%s %s %s", _timestamp(), request_id, outcome.message)
         else:
@@ -266,9 +351,35 @@ class _FunctionPool:
         _logs.log_end(self.logger, request_id)
         _logs.log_report(self.logger, request_id, duration_ms=duration_ms,
                          memory_mb=self.function.memory_mb, max_memory_mb=peak_mb)
-        return outcome
+        if not invocation.future.done():
+            invocation.future.set_result(outcome)
 
-    async def _spawn(self) -> Union[_Worker, Crashed]:
+    # -- starting workers ------------------------------------------------------
+
+    async def _start(self) -> None:
+        """Start a worker for what waits; if it cannot start, the first waiting
+        invocation fails with the reason (as Lambda fails an invocation whose
+        init failed)."""
+        try:
+            started = await self._spawn()
+        finally:
+            self.spawning -= 1
+        if isinstance(started, WorkerProcess):
+            if started.generation != self.generation or self.runner.closed:
+                await started.stop()
+            else:
+                started.channel.answered = functools.partial(self._answered, started)
+                started.channel.lost = functools.partial(self._lost, started)
+                self.workers.append(started)
+        elif self.waiting:
+            invocation = self.waiting.popleft()
+            invocation.started = True
+            _logs.log_start(self.logger, invocation.request_id)
+            self._failed(invocation, started, 0.0, 0)
+        if self.waiting and not self.runner.closed:
+            self._dispatch()
+
+    async def _spawn(self) -> Union[WorkerProcess, Crashed]:
         """A started worker with the handler imported, or why it could not start."""
         runner, function = self.runner, self.function
         stream = time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{uuid.uuid4().hex}"
@@ -276,22 +387,25 @@ class _FunctionPool:
                                  env_vars=runner.env_vars, credentials=runner.options.credentials)
         code_dir = str(function.code_dir.resolve())
         ours, theirs = socket.socketpair()
+        control, their_control = socket.socketpair()
+        control.setblocking(False)
         began = time.perf_counter()
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-c", _BOOTSTRAP, _FRAMER_ROOT, str(theirs.fileno()),
-                pass_fds=(theirs.fileno(),), env=env, cwd=code_dir,
-                stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
+                str(their_control.fileno()), pass_fds=(theirs.fileno(), their_control.fileno()),
+                env=env, cwd=code_dir, stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
         except BaseException:
             ours.close()
+            control.close()
             raise
         finally:
             theirs.close()
-        loop = asyncio.get_running_loop()
-        _, channel = await loop.create_unix_connection(lambda: _Channel(self.logger), sock=ours)
-        worker = _Worker(process, channel, self.generation, runner.endpoints_version)
+            their_control.close()
+        _, channel = await self.loop.create_unix_connection(lambda: WorkerChannel(self.logger), sock=ours)
+        worker = WorkerProcess(process, channel, control, self.generation, runner.endpoints_version)
         waiter = channel.expect()
-        timer = loop.call_later(INIT_TIMEOUT_S, _expire, waiter)
+        timer = self.loop.call_later(INIT_TIMEOUT_S, expire, waiter)
         assert channel.transport is not None
         channel.transport.write(encode({
             "name": function.name, "handler": function.handler, "code_dir": code_dir,
@@ -300,13 +414,13 @@ class _FunctionPool:
             "endpoints": runner.connections.to_wire()}))
         try:
             await waiter
-        except _Gone:
-            return Crashed(_exit_reason(await worker.stop()))
-        except _Expired:
+        except Gone:
+            return Crashed(exit_reason(await worker.stop()))
+        except Expired:
             await worker.stop()
             return Crashed(f"init timed out after {INIT_TIMEOUT_S:.2f} seconds")
         except BaseException:
-            runner._retire(worker)
+            self.runner._track(self.loop.create_task(worker.stop()))
             raise
         finally:
             timer.cancel()
@@ -314,14 +428,15 @@ class _FunctionPool:
         return worker
 
     async def aclose(self) -> None:
-        workers = self.idle + list(self.busy)
-        self.idle.clear()
+        workers = list(self.workers)
+        self.workers.clear()
+        for worker in workers:
+            self._requeue(worker)
+        for invocation in self.waiting:
+            if not invocation.future.done():
+                invocation.future.set_result(Crashed("the runner was closed"))
+        self.waiting.clear()
         await asyncio.gather(*(worker.stop() for worker in workers))
-
-
-def _expire(waiter: asyncio.Future[dict[str, Any]]) -> None:
-    if not waiter.done():
-        waiter.set_exception(_Expired())
 
 
 class WorkerRunner:
@@ -342,7 +457,7 @@ class WorkerRunner:
         self.endpoints_version = 0
         self.closed = False
         self._pools: dict[str, _FunctionPool] = {}
-        self._reaping: set[asyncio.Task[int]] = set()
+        self._reaping: set[asyncio.Task[Any]] = set()
         self._watcher = CodeWatcher(self._reload, interval_s=options.reload_interval_s) \
             if options.reload else None
 
@@ -371,9 +486,8 @@ class WorkerRunner:
             _logs.runner_logger.info("Reloading function %r: %s changed", function_name, path)
             pool.reload()
 
-    def _retire(self, worker: _Worker) -> None:
-        """Kill ``worker`` now and reap it in the background (``aclose`` waits)."""
-        task = asyncio.get_running_loop().create_task(worker.stop())
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        """A background task of a pool (a worker reaped or started); ``aclose`` waits for it."""
         self._reaping.add(task)
         task.add_done_callback(self._reaping.discard)
 
@@ -382,7 +496,7 @@ class WorkerRunner:
         pool = self._pools.get(function_name)
         if pool is None:
             return []
-        return [w.process.pid for w in pool.idle + list(pool.busy) if w.process.returncode is None]
+        return [w.process.pid for w in pool.workers if w.process.returncode is None]
 
     async def aclose(self) -> None:
         """Stop watching, kill and reap every worker."""

@@ -50,7 +50,7 @@ class Decoder:
     def __init__(self) -> None:
         self._buffer = bytearray()
 
-    def feed(self, data: bytes) -> list[dict[str, Any]]:
+    def feed(self, data: bytes | bytearray) -> list[dict[str, Any]]:
         """Messages completed by ``data``, in order."""
         buffer = self._buffer
         buffer += data

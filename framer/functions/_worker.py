@@ -1,12 +1,15 @@
 """The main loop of a worker process: one function, one invocation at a time.
 
 Started by ``_pool`` with ``sys.executable`` and one end of a Unix socket pair
-(``_wire`` messages).  The first message sets the worker up (``start``); the
-worker imports the handler with the code directory first on ``sys.path`` and
-as the working directory (Lambda's ``LAMBDA_TASK_ROOT``), answers ``ready``
-(or the import's error, which every invocation then returns, as Lambda
-reports an init failure), then serves ``invoke`` messages until the socket
-closes.
+(``_wire`` messages), and of a second one, the control socket.  The first
+message sets the worker up (``start``); the worker imports the handler with
+the code directory first on ``sys.path`` and as the working directory
+(Lambda's ``LAMBDA_TASK_ROOT``), answers ``ready`` (or the import's error,
+which every invocation then returns, as Lambda reports an init failure), then
+serves numbered ``invoke`` messages, in order, one at a time, until the
+socket closes.  The server may write several ahead; a thread reads the
+control socket, where the server takes back those not begun (``cancel``):
+each is answered ``skipped`` at once and never run.
 
 The function's ``sys.stdout``, ``sys.stderr`` and ``logging`` output travel
 on the same socket as ``log`` messages, whole lines, so the server logs them
@@ -50,19 +53,55 @@ _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class _Channel:
-    """The worker's end of the socket; sends may come from a handler's threads."""
+    """The worker's end of the socket; sends may come from a handler's threads.
+
+    ``lock`` also orders beginning an invocation against the server taking
+    it back (``skip``): the invocation numbered ``begun`` and those before it
+    have begun; a later one the server takes back is skipped, once, and
+    answered ``skipped`` at once."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self._lock = threading.Lock()
-        self.reader = sock.makefile("rb")
+        self.lock = threading.Lock()
+        # Reads take what the server wrote at once (a batch of invocations) in one recv.
+        self.reader = io.BufferedReader(socket.SocketIO(sock, "rb"), _READ_SIZE)
+        self.begun = 0
+        self.skipped: set[int] = set()
 
     def send(self, message: dict[str, Any]) -> None:
         self.send_bytes(encode(message))
 
     def send_bytes(self, data: bytes) -> None:
-        with self._lock:
+        with self.lock:
             self._sock.sendall(data)
+
+    def begin(self, number: int) -> bool:
+        """Whether invocation ``number`` runs (False: the server took it back)."""
+        with self.lock:
+            if number in self.skipped:
+                self.skipped.discard(number)
+                return False
+            self.begun = number
+            return True
+
+    def skip(self, numbers: list[int]) -> None:
+        with self.lock:
+            for number in numbers:
+                if number > self.begun:
+                    self.skipped.add(number)
+                    self._sock.sendall(encode({"skipped": number}))
+
+    def serve_control(self, control: socket.socket) -> None:
+        """The control socket's loop (a thread): the server's ``cancel`` messages."""
+        reader = control.makefile("rb")
+        while True:
+            message = read_message(reader)
+            if message is None:
+                return
+            self.skip(message["cancel"])
+
+
+_READ_SIZE = 256 * 1024
 
 
 class _LogStream(io.TextIOBase):
@@ -189,11 +228,15 @@ class _Worker:
         return self.loop.run_until_complete(awaitable)
 
     def serve(self) -> None:
+        channel = self.channel
         while True:
-            message = read_message(self.channel.reader)
+            message = read_message(channel.reader)
             if message is None:
                 return
+            if not channel.begin(message["id"]):
+                continue
             reply = self.invoke(message)
+            reply["id"] = message["id"]
             try:
                 data = encode(reply)
             except (TypeError, ValueError) as exc:  # a result JSON cannot hold
@@ -201,7 +244,7 @@ class _Worker:
                                error_message=f"Unable to marshal response: {exc}")
                 sys.stderr.write(f"[ERROR] {error.error_type}: {error.error_message}\n")
                 sys.stderr.flush()
-                reply = {"error": error.payload(message["request_id"]),
+                reply = {"id": message["id"], "error": error.payload(message["request_id"]),
                          "duration_ms": reply["duration_ms"], "max_memory_mb": reply["max_memory_mb"]}
                 data = encode(reply)
             self.channel.send_bytes(data)
@@ -225,8 +268,9 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def main(fd: int) -> None:
-    """Serve the server on socket ``fd`` until it closes the socket."""
+def main(fd: int, control_fd: int) -> None:
+    """Serve the server on socket ``fd`` until it closes the socket; take
+    invocations back as ``control_fd`` says."""
     _die_with_parent()
     os.dup2(2, 1)  # C-level writes to stdout join stderr: the server's stdout stays its own
     faulthandler.enable()  # a crash's Python stack goes to the server's stderr
@@ -245,6 +289,8 @@ def main(fd: int) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
     logging.getLogger().addHandler(handler)
+    threading.Thread(target=channel.serve_control, args=(socket.socket(fileno=control_fd),),
+                     name="framer-control", daemon=True).start()
     worker = _Worker(channel, start, formatter)
     sys.stdout.flush()
     sys.stderr.flush()

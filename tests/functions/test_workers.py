@@ -451,3 +451,105 @@ def test_worker_dying_while_importing_fails_the_invocation(make_function: WriteC
             return [await runner.invoke(fn, {}, request_id=r) for r in ("a", "b")]
 
     assert asyncio.run(main()) == [Crashed("exit status 3")] * 2
+
+
+# -- pipelining: invocations written ahead to a warm worker -----------------------
+
+
+def test_invocation_written_behind_a_slow_one_is_taken_back_and_runs_once_elsewhere(
+        make_function: WriteCode, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    ran = tmp_path / "ran"
+    fn = make_function("behind", f"""
+        import os, time
+        def handler(event, context):
+            with open({str(ran)!r}, "a") as f:
+                f.write(context.aws_request_id + "\\n")
+            time.sleep(event["sleep"])
+            return os.getpid()
+    """, timeout_s=30)
+    caplog.set_level(logging.INFO, logger="framer.functions")
+
+    async def main() -> None:
+        async with WorkerRunner() as runner:
+            warm = await runner.invoke(fn, {"sleep": 0}, request_id="warm")
+            assert isinstance(warm, Returned)
+            # Both are written to the one warm worker in this loop iteration.
+            slow = asyncio.create_task(runner.invoke(fn, {"sleep": 3}, request_id="slow"))
+            quick = asyncio.create_task(runner.invoke(fn, {"sleep": 0}, request_id="quick"))
+            done, _ = await asyncio.wait([quick], timeout=2.5)
+            assert done == {quick}, "the quick invocation waited for the slow one"
+            assert not slow.done()
+            assert quick.result() != Returned(warm.value)  # taken back, run by another worker
+            assert (await slow) == Returned(warm.value)
+
+    asyncio.run(main())
+    assert sorted(ran.read_text().split()) == ["quick", "slow", "warm"]  # each ran once
+    lines = [r.getMessage() for r in caplog.records if r.name == "framer.functions.behind"]
+    assert [line for line in lines if line.startswith("START")] == [
+        f"START RequestId: {r} Version: $LATEST" for r in ("warm", "slow", "quick")]
+
+
+def test_invocations_written_behind_a_crash_run_on_a_new_worker(make_function: WriteCode) -> None:
+    fn = make_function("crashes", """
+        import os
+        def handler(event, context):
+            if event.get("crash"):
+                os._exit(2)
+            return os.getpid()
+    """)
+
+    async def main() -> list[Any]:
+        async with WorkerRunner() as runner:
+            warm = await runner.invoke(fn, {}, request_id="warm")
+            outcomes = await asyncio.gather(
+                runner.invoke(fn, {"crash": True}, request_id="crash"),
+                *(runner.invoke(fn, {}, request_id=f"after{n}") for n in range(3)))
+            return [warm, *outcomes]
+
+    warm, crashed, *after = asyncio.run(main())
+    assert crashed == Crashed("exit status 2")
+    assert all(isinstance(o, Returned) and o.value != warm.value for o in after)
+
+
+def test_a_burst_is_pipelined_in_order_with_each_invocation_once(
+        make_function: WriteCode, caplog: pytest.LogCaptureFixture) -> None:
+    fn = make_function("burst", """
+        import os
+        def handler(event, context):
+            print("running", event["n"])
+            return [os.getpid(), event["n"]]
+    """, reserved_concurrency=1)
+    caplog.set_level(logging.INFO, logger="framer.functions")
+
+    async def main() -> list[Any]:
+        async with WorkerRunner() as runner:
+            return await asyncio.gather(*(runner.invoke(fn, {"n": n}, request_id=f"r{n}")
+                                          for n in range(40)))
+
+    outcomes = asyncio.run(main())
+    assert [o.value[1] for o in outcomes] == list(range(40))
+    assert len({o.value[0] for o in outcomes}) == 1  # one worker: its reserved concurrency
+    lines = [r.getMessage() for r in caplog.records if r.name == "framer.functions.burst"]
+    expected = []
+    for n in range(40):
+        expected += [f"START RequestId: r{n} Version: $LATEST", f"running {n}", f"END RequestId: r{n}"]
+    assert [line for line in lines if not line.startswith("REPORT")] == expected
+
+
+def test_a_timeout_counts_from_the_turn_of_its_invocation(make_function: WriteCode) -> None:
+    # One worker (reserved concurrency 1): the second and third invocations wait
+    # for the first; each has its own second from when its turn comes.
+    fn = make_function("turns", """
+        import time
+        def handler(event, context):
+            time.sleep(event["sleep"])
+            return event["sleep"]
+    """, reserved_concurrency=1, timeout_s=1)
+
+    async def main() -> list[Any]:
+        async with WorkerRunner() as runner:
+            await runner.invoke(fn, {"sleep": 0}, request_id="warm")
+            return await asyncio.gather(*(runner.invoke(fn, {"sleep": s}, request_id=f"r{n}")
+                                          for n, s in enumerate([0.5, 0.5, 5, 0.5])))
+
+    assert asyncio.run(main()) == [Returned(0.5), Returned(0.5), TimedOut(1.0), Returned(0.5)]
