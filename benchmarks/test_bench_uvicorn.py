@@ -5,9 +5,11 @@ One ASGI echo app, served by uvicorn (httptools HTTP, one worker) once per
 the load generator (test_bench_server's lean asyncio client: pre-masked
 frames, the next one written from ``data_received`` when the echo is complete)
 runs in this process, pinned to CPU 1.  For each case, 10 or 100 connections
-send 64 B or 32 KiB text messages one at a time per connection.  Two figures
-per class, each the best of ``ROUNDS`` rounds (the classes take turns within a
-round, each round starting with the next class, so none always runs first):
+send 64 B or 32 KiB text messages one at a time per connection.  In a round
+each class has its connections open and the classes take ``SLICES`` turns, each
+sending a slice of its messages (so that the load of other work on a shared
+machine falls on every class alike), each round starting with the next class.
+Two figures per class, each the best of ``ROUNDS`` rounds:
 
 * messages per second (wall clock), and framer's ratio to the fastest of
   uvicorn's classes in the same run;
@@ -65,6 +67,9 @@ CASES = [(10, 64), (100, 64), (10, 32 * 1024), (100, 32 * 1024)]
 #: Messages per round, over all connections, by message size.
 TOTAL = {64: 4000 if QUICK else 20000, 32 * 1024: 1000 if QUICK else 4000}
 ROUNDS = 1 if QUICK else 5
+#: Turns per round: the classes take turns, each running a slice of its
+#: messages, so that the load of other work on the machine falls on all alike.
+SLICES = 1 if QUICK else 8
 SERVER_CPU, CLIENT_CPU = 0, 1
 #: The window the client compresses with: websockets-sansio's class answers
 #: ``client_max_window_bits=12``, the others leave the client 15 (RFC 7692
@@ -230,7 +235,38 @@ def _cpu_seconds(proc: _Process) -> float:
     return sum(int((task / "schedstat").read_text().split()[0]) for task in tasks.iterdir()) / 1e9
 
 
-async def _round(proc: _Process, connections: int, size: int, deflate: bool) -> _Sample:
+class _Session:
+    """One class's connections for a round, each with its frame, and what they took."""
+
+    def __init__(self, proc: _Process, clients: list[_Client], frames: list[bytes], agreed: str) -> None:
+        self.proc = proc
+        self.clients = clients
+        self.frames = frames
+        self.agreed = agreed
+        self.messages = 0
+        self.elapsed = 0.0  # wall-clock seconds of this class's slices
+        self.cpu = 0.0  # its server's CPU seconds during them
+
+    async def slice(self, each: int) -> None:
+        """``each`` round trips on every connection, timed and counted."""
+        latencies: list[float] = []
+        cpu = _cpu_seconds(self.proc)
+        start = time.perf_counter()
+        await asyncio.gather(*(c.roundtrips(f, each, latencies) for c, f in zip(self.clients, self.frames)))
+        self.elapsed += time.perf_counter() - start
+        self.cpu += _cpu_seconds(self.proc) - cpu
+        assert len(latencies) == each * len(self.clients)
+        self.messages += len(latencies)
+
+    def sample(self) -> _Sample:
+        return _Sample(self.messages / self.elapsed, self.cpu / self.messages * 1e6, self.agreed)
+
+    def close(self) -> None:
+        for c in self.clients:
+            c.transport.close()
+
+
+async def _session(proc: _Process, connections: int, size: int, deflate: bool) -> _Session:
     clients: list[_Client]
     agreed = ""
     if deflate:
@@ -242,18 +278,21 @@ async def _round(proc: _Process, connections: int, size: int, deflate: bool) -> 
         clients = await _open(proc.port, "/", connections, _reply_size(size))
         payload = b"x" * size
     frames = [_masked_text(payload, deflate) for _ in clients]
-    each = TOTAL[size] // connections
-    await asyncio.gather(*(c.roundtrips(f, 5, []) for c, f in zip(clients, frames)))
-    latencies: list[float] = []
-    cpu = _cpu_seconds(proc)
-    start = time.perf_counter()
-    await asyncio.gather(*(c.roundtrips(f, each, latencies) for c, f in zip(clients, frames)))
-    elapsed = time.perf_counter() - start
-    cpu = _cpu_seconds(proc) - cpu
-    for c in clients:
-        c.transport.close()
-    assert len(latencies) == each * connections
-    return _Sample(len(latencies) / elapsed, cpu / len(latencies) * 1e6, agreed)
+    await asyncio.gather(*(c.roundtrips(f, 5, []) for c, f in zip(clients, frames)))  # warm-up
+    return _Session(proc, clients, frames, agreed)
+
+
+async def _round(procs: dict[str, _Process], connections: int, size: int, deflate: bool) -> dict[str, _Sample]:
+    """One round: every class's ``TOTAL[size]`` messages, in ``SLICES`` turns taken in ``procs``' order."""
+    sessions = {name: await _session(proc, connections, size, deflate) for name, proc in procs.items()}
+    try:
+        for _ in range(SLICES):
+            for session in sessions.values():
+                await session.slice(TOTAL[size] // connections // SLICES)
+    finally:
+        for session in sessions.values():
+            session.close()
+    return {name: session.sample() for name, session in sessions.items()}
 
 
 @pytest.mark.parametrize("deflate", [False, True], ids=["plain", "deflate"])
@@ -270,10 +309,10 @@ def test_uvicorn_echo(
     turn = iter(range(ROUNDS))
 
     def run() -> None:
-        first = next(turn)
-        for name in names[first % len(names) :] + names[: first % len(names)]:
-            proc = servers[f"{name}{'+deflate' if deflate else ''}"]
-            sample = asyncio.run(_round(proc, connections, size, deflate))
+        first = next(turn) % len(names)
+        order = names[first:] + names[:first]
+        procs = {name: servers[f"{name}{'+deflate' if deflate else ''}"] for name in order}
+        for name, sample in asyncio.run(_round(procs, connections, size, deflate)).items():
             best[name] = max(best.get(name, 0.0), sample.msgs_per_s)
             cpu[name] = min(cpu.get(name, float("inf")), sample.cpu_us_per_msg)
             agreed[name] = sample.agreed
