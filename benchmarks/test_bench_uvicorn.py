@@ -14,10 +14,11 @@ Two figures per class, each the best of ``ROUNDS`` rounds:
 * messages per second (wall clock), and framer's ratio to the fastest of
   uvicorn's classes in the same run;
 * the server process's CPU time per message (its threads' time on a CPU, from
-  ``/proc/PID/task/*/schedstat``), and the fastest class's time over framer's: what the
-  wall-clock rate would be on a CPU of its own.  On a machine shared with
-  other work the wall-clock rate is also the server's share of its CPU, which
-  changes from round to round; the CPU time per message does not.
+  ``/proc/PID/task/*/schedstat``), and the leanest peer's time over framer's:
+  the ratio of the rates each server would reach on a CPU of its own.  On a
+  machine shared with other work the wall-clock rate is also the server's
+  share of its CPU, which changes from round to round; the CPU time per
+  message moves much less.
 
 Peers: ``websockets`` (uvicorn's legacy websockets protocol),
 ``websockets-sansio`` and ``wsproto``.
