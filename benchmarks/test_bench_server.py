@@ -112,6 +112,10 @@ def _masked_text_frame(payload: bytes) -> bytes:
 class _Client(asyncio.Protocol):
     """Handshake, then count reply bytes; one outstanding message at a time."""
 
+    #: How long :meth:`roundtrips` waits per message before giving up on the
+    #: server: a guard against a hung server, not a timing assertion.
+    seconds_per_message = 0.05
+
     def __init__(self, path: str, expect: int) -> None:
         self.path = path
         self.expect = expect
@@ -163,7 +167,7 @@ class _Client(asyncio.Protocol):
         self.done = asyncio.get_running_loop().create_future()
         self.sent_at = time.perf_counter()
         self.transport.write(frame)
-        await asyncio.wait_for(self.done, 10 + count * 0.05)
+        await asyncio.wait_for(self.done, 10 + count * self.seconds_per_message)
         # Every reply was exactly one echo of the frame: nothing left over.
         assert self.got == 0, f"{self.got} unexpected reply bytes"
 
