@@ -7,7 +7,8 @@ A shared machine makes timings noisy; instruction counts are not.  Each op
 runs in its own process under ``valgrind --tool=callgrind``, twice: with
 ``N`` and with ``2 N`` repetitions after the same warm-up.  The difference of
 the two totals, divided by ``N``, is the cost of one repetition with start-up,
-imports and warm-up cancelled out.  An op is what a server does with the
+imports and warm-up cancelled out (with ``PYTHONHASHSEED=0``, so that dict
+probing is the same in every run).  An op is what a server does with the
 engine through ``WSConnection`` (in the OPEN state, after a real in-memory
 handshake): ``receive_data`` of a read and draining ``events()``, or one
 ``send_text``/``send_bytes``.
@@ -114,7 +115,7 @@ def _instructions(impl: str, op: str, count: int) -> int:
         done = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
              sys.executable, __file__, "--child", impl, op, str(count)],
-            capture_output=True, text=True, cwd=ROOT,
+            capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "0"},
         )
         found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
         if done.returncode or not found:

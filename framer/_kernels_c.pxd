@@ -3,6 +3,7 @@
 # _reader_c.pxd cimports these names over the Python ones _reader_py.py
 # imports from _kernels_py: same names, same meaning, C speed.
 
+cimport cython
 from cpython.object cimport PyObject
 
 cdef extern from "_kernels.h":
@@ -20,6 +21,7 @@ cdef extern from "_kernels.h":
 ctypedef unsigned int Key
 
 
+@cython.final
 cdef class MessageBuffer:
     cdef readonly Py_ssize_t size
     cdef Py_ssize_t _limit

@@ -125,12 +125,9 @@ def _use_avx2(bint on):
     return bool(framer_set_avx2(on))
 
 
-def mask(data, key, offset=0):
-    """XOR ``data`` with the 4-byte ``key``; ``offset`` bytes of the frame came before."""
-    cdef Py_buffer dview
+cdef int _key_arg(object key, object offset, unsigned char* rk) except -1:
+    """A caller's 4-byte mask key, rotated by ``offset``, into ``rk``."""
     cdef Py_buffer kview
-    cdef unsigned char rk[4]
-    cdef object result
     PyObject_GetBuffer(key, &kview, PyBUF_SIMPLE)
     try:
         if kview.len != 4:
@@ -138,6 +135,15 @@ def mask(data, key, offset=0):
         _rotated_key(<const unsigned char*>kview.buf, <unsigned long long>(offset & 3), rk)
     finally:
         PyBuffer_Release(&kview)
+    return 0
+
+
+def mask(data, key, offset=0):
+    """XOR ``data`` with the 4-byte ``key``; ``offset`` bytes of the frame came before."""
+    cdef Py_buffer dview
+    cdef unsigned char rk[4]
+    cdef object result
+    _key_arg(key, offset, rk)
     PyObject_GetBuffer(data, &dview, PyBUF_SIMPLE)
     try:
         result = PyBytes_FromStringAndSize(NULL, dview.len)
@@ -151,19 +157,12 @@ def mask(data, key, offset=0):
 def mask_inplace(buffer, key, offset=0):
     """XOR a writable buffer (bytearray, writable memoryview) with ``key`` in place."""
     cdef Py_buffer dview
-    cdef Py_buffer kview
     cdef unsigned char rk[4]
     if type(key) is bytes and PyBytes_GET_SIZE(key) == 4 and offset == 0:
         # The usual call: skip the buffer protocol for the key.
         memcpy(rk, PyBytes_AS_STRING(key), 4)
     else:
-        PyObject_GetBuffer(key, &kview, PyBUF_SIMPLE)
-        try:
-            if kview.len != 4:
-                raise ValueError(f"mask key must be 4 bytes, got {kview.len}")
-            _rotated_key(<const unsigned char*>kview.buf, <unsigned long long>(offset & 3), rk)
-        finally:
-            PyBuffer_Release(&kview)
+        _key_arg(key, offset, rk)
     if type(buffer) is bytearray:
         framer_xor(<unsigned char*>PyByteArray_AS_STRING(buffer),
                    <const unsigned char*>PyByteArray_AS_STRING(buffer),

@@ -25,6 +25,7 @@ cdef unsigned long long _MSB
 cdef str _BAD_UTF8, _CUT_UTF8
 
 
+@cython.final  # (its methods call one another directly, and C can inline them)
 cdef class FrameReader:
     cdef int _expect_mask
     cdef object _inflater  # permessage-deflate's Inflater, or None
@@ -47,14 +48,12 @@ cdef class FrameReader:
     cdef public int violation_code
     cdef public str violation_reason
 
-    @cython.locals(out=list, pos=Py_ssize_t)
+    @cython.locals(out=list, buf=bytes, n=Py_ssize_t, pos=Py_ssize_t, remaining="unsigned long long",
+                   take=Py_ssize_t, used=Py_ssize_t)
     cpdef list feed(self, data)
 
     @cython.locals(carried=Py_ssize_t, head=bytes, used=Py_ssize_t)
     cdef Py_ssize_t _carried_header(self, bytes data, list out) except -2
-
-    @cython.locals(n=Py_ssize_t, remaining="unsigned long long", take=Py_ssize_t, used=Py_ssize_t)
-    cdef int _frames(self, bytes data, Py_ssize_t pos, list out) except -1
 
     cdef Py_ssize_t _fail(self, int code, str reason, list out) except -2
 

@@ -122,11 +122,36 @@ class FrameReader:
         out: list[Event] = []
         if self.done:
             return out
-        if type(data) is not bytes:
-            data = bytes(data)
-        pos = self._carried_header(data, out) if self._head else 0
-        if pos >= 0:
-            self._frames(data, pos, out)
+        buf = data if type(data) is bytes else bytes(data)
+        n = len(buf)
+        pos = self._carried_header(buf, out) if self._head else 0
+        while pos >= 0 and not self.done:
+            remaining = self._remaining
+            if remaining:
+                take = n - pos
+                if take == 0:
+                    break
+                if take > remaining:
+                    take = remaining
+                self._payload(buf, pos, take, take == remaining, out)
+                pos += take
+                self._remaining = remaining - take
+                if take == remaining and not self.done:
+                    self._end_frame(out)
+                continue
+            if n - pos < 2:
+                if pos < n:
+                    self._head = buf[pos:]
+                break
+            used = self._parse_header(buf, pos, out)
+            if used < 0:
+                break
+            if used == 0:
+                self._head = buf[pos:]
+                break
+            pos += used
+            if self._remaining == 0:
+                self._end_frame(out)
         return out
 
     def _carried_header(self, data: bytes, out: list[Event]) -> int:
@@ -145,37 +170,6 @@ class FrameReader:
         if self._remaining == 0:
             self._end_frame(out)
         return used - carried
-
-    def _frames(self, data: bytes, pos: int, out: list[Event]) -> None:
-        """Parse the frames from ``data[pos:]`` on."""
-        n = len(data)
-        while not self.done:
-            remaining = self._remaining
-            if remaining:
-                take = n - pos
-                if take == 0:
-                    break
-                if take > remaining:
-                    take = remaining
-                self._payload(data, pos, take, take == remaining, out)
-                pos += take
-                self._remaining = remaining - take
-                if take == remaining and not self.done:
-                    self._end_frame(out)
-                continue
-            if n - pos < 2:
-                if pos < n:
-                    self._head = data[pos:]
-                break
-            used = self._parse_header(data, pos, out)
-            if used < 0:
-                break
-            if used == 0:
-                self._head = data[pos:]
-                break
-            pos += used
-            if self._remaining == 0:
-                self._end_frame(out)
 
     def _fail(self, code: int, reason: str, out: list[Event]) -> int:
         self.done = True
