@@ -8,7 +8,8 @@ runs in its own process under ``valgrind --tool=callgrind``, twice: with
 ``N`` and with ``2 N`` repetitions after the same warm-up.  The difference of
 the two totals, divided by ``N``, is the cost of one repetition with start-up,
 imports and warm-up cancelled out (with ``PYTHONHASHSEED=0``, so that dict
-probing is the same in every run).  An op is what a server does with the
+probing is the same in every run, and with what was imported frozen out of
+the garbage collector's way: a full collection then costs what the run made).  An op is what a server does with the
 engine through ``WSConnection`` (in the OPEN state, after a real in-memory
 handshake): ``receive_data`` of a read and draining ``events()``, or one
 ``send_text``/``send_bytes``.
@@ -27,6 +28,7 @@ Needs valgrind on PATH.  Prints one line per (implementation, op).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import shutil
@@ -105,6 +107,11 @@ def child(impl: str, op: str, count: int) -> None:
 
     for _ in range(WARMUP):
         once()
+    # Objects made so far (modules, the workload) go to the permanent
+    # generation, so that a full collection during the run costs what the
+    # run made, not the size of what was imported.
+    gc.collect()
+    gc.freeze()
     for _ in range(count):
         once()
 
