@@ -1,5 +1,7 @@
-"""Build framer's optional C extension, ``framer._fast``, from ``framer/_fast.pyx``
-and the byte kernels in ``framer/_kernels.c``.
+"""Build framer's optional C extensions: ``framer._fast`` (``framer/_fast.pyx``),
+the frame reader ``framer._reader_c`` (compiled from ``framer/_reader_py.py``
+through ``framer/_reader_c.pxd``) and the byte kernels ``framer._kernels_c``
+(``framer/_kernels_c.pyx`` over ``framer/_kernels.c``).
 
 Everything else about the package is in pyproject.toml.  The extension is
 optional: without a compiler (or Cython), the build says so and installs the
@@ -49,14 +51,14 @@ class OptionalBuildExt(build_ext):
         except Exception as exc:  # noqa: BLE001
             self._fallback(exc)
         else:
-            _say("built the accelerated extension framer._fast (implementation: compiled)")
+            _say(f"built the accelerated extension {ext.name} (implementation: compiled)")
 
     def _fallback(self, exc: BaseException) -> None:
         FAILED.append(str(exc))
         if REQUIRED:
             _say(f"FRAMER_BUILD_EXTENSION=yes and the extension failed to build: {exc}")
             raise exc
-        _say(f"could not build framer._fast ({exc}); installing pure Python (implementation: pure)")
+        _say(f"could not build the extensions ({exc}); installing pure Python (implementation: pure)")
 
 
 def _extensions() -> list[Extension]:
@@ -71,14 +73,23 @@ def _extensions() -> list[Extension]:
         _say("Cython is not installed; installing pure Python (implementation: pure)")
         return []
     args = [] if sys.platform == "win32" else ["-O3"]
-    # The engine (Cython) and its byte kernels (C, declared in _kernels.h).
-    ext = Extension(
-        "framer._fast",
-        ["framer/_fast.pyx", "framer/_kernels.c"],
-        depends=["framer/_kernels.h"],
-        extra_compile_args=args,
-    )
-    return cythonize([ext], compiler_directives={"language_level": "3"}, quiet=True)
+    here = {"include_dirs": ["framer"], "extra_compile_args": args}
+    extensions = [
+        # The byte kernels: C (declared in _kernels.h) behind the names of _kernels_py.
+        Extension("framer._kernels_c", ["framer/_kernels_c.pyx", "framer/_kernels.c"],
+                  depends=["framer/_kernels.h", "framer/_kernels_c.pxd"], **here),
+        # The frame rules: _reader_py.py itself, typed by _reader_c.pxd (Cython's
+        # pure Python mode), the pure twin's reader compiled over the C kernels.
+        Extension("framer._reader_c", ["framer/_reader_py.py"],
+                  depends=["framer/_reader_c.pxd", "framer/_kernels_c.pxd"], **here),
+        # The compiled twin's interface (and its send side).
+        Extension("framer._fast", ["framer/_fast.pyx"],
+                  depends=["framer/_reader_c.pxd", "framer/_kernels_c.pxd"], **here),
+    ]
+    # Annotations are for mypy; the .pxd files alone give Cython its C types.
+    directives = {"language_level": "3", "annotation_typing": False,
+                  "boundscheck": False, "wraparound": False}
+    return cythonize(extensions, compiler_directives=directives, quiet=True)
 
 
 def _wheel_command() -> dict[str, type]:

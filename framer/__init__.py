@@ -8,8 +8,12 @@ hot path (``"compiled"``) or its pure-Python twin (``"pure"``) is active.
 Modules:
 
 * ``_connection``: ``WSConnection``, the handshake and the connection's state machine;
-* ``_fast_py``: the pure-Python hot path (frame reader, masking, serializers), the reference;
+* ``_fast_py``: the pure twin of the hot path (frame reader, masking, serializers), the reference;
 * ``_fast`` (``_fast.pyx``, typed by ``_fast.pyi``): its compiled twin;
+* ``_reader_py``: the frame reader's rules, written once: the pure twin's reader, and
+  compiled by Cython through ``_reader_c.pxd`` as the compiled twin's (``framer._reader_c``);
+* ``_kernels_py``/``_kernels_c``: the byte kernels the reader's rules call (unmasking,
+  UTF-8, the message buffer, events), in Python and in C over ``_kernels.c``;
 * ``_kernels.c``/``_kernels.h``: the compiled twin's C byte kernels (XOR, UTF-8);
 * ``_close_frame``: the close frame's rules, for both twins;
 * ``_deflate``: permessage-deflate (RFC 7692): negotiation, RSV rules, bounded (de)compression;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -90,8 +91,11 @@ def test_implementation_names_the_active_hot_path() -> None:
     import framer._impl
 
     assert framer.implementation in ("pure", "compiled")
-    module = "framer._fast" if framer.implementation == "compiled" else "framer._fast_py"
-    assert framer._impl.FrameReader.__module__ == module
+    compiled = framer.implementation == "compiled"
+    module = importlib.import_module("framer._fast" if compiled else "framer._fast_py")
+    assert framer._impl.FrameReader is module.FrameReader
+    # Both twins' readers come from one source, _reader_py.py (compiled as _reader_c).
+    assert framer._impl.FrameReader.__module__ == ("framer._reader_c" if compiled else "framer._reader_py")
 
 
 def _implementation_with(value: str | None) -> str:

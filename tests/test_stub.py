@@ -65,12 +65,13 @@ def _runtime_params(func: Any) -> list[Param]:
 
 
 def _public(module: ModuleType) -> set[str]:
-    """Names a twin defines itself (not imports), public or the kernels' switch."""
+    """Names a twin defines, itself or in the engine modules it is made of (the
+    reader and the kernels), not imports from elsewhere: public ones and the kernels' switch."""
     return {
         name
         for name, value in vars(module).items()
         if (not name.startswith("_") or name in COMPILED_ONLY)
-        and getattr(value, "__module__", None) == module.__name__
+        and str(getattr(value, "__module__", "")).startswith("framer.")
     }
 
 

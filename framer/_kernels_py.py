@@ -1,0 +1,238 @@
+"""The engine's byte kernels in Python: the pure twin's half of "rules once, kernels twice".
+
+The frame rules are written once, in ``_reader_py``; they move and check
+bytes only through the names below.  ``_kernels_c`` (over ``_kernels.c``)
+has the same names with the same behaviour, and the compiled reader uses
+those instead (its ``.pxd`` cimports them over this module's imports, as
+aiohttp's reader does with its mask).  Nothing here knows a frame: only
+bytes, masks, UTF-8, and how a message's bytes are kept until it ends.
+
+A mask key is opaque to the rules: ``read_key`` makes one, ``NO_KEY`` means
+"not masked" (here a 4-byte ``bytes`` or ``b""``; in C an integer).
+"""
+
+from __future__ import annotations
+
+from codecs import utf_8_decode
+from typing import TypeVar, Union
+
+from wsproto.events import BytesMessage, Ping, Pong, TextMessage
+
+__all__ = [
+    "INVALID_UTF8",
+    "NO_KEY",
+    "TRUNCATED_UTF8",
+    "MessageBuffer",
+    "control_event",
+    "mask",
+    "mask_inplace",
+    "message_buffer",
+    "message_event",
+    "no_key",
+    "read_key",
+    "unmask",
+    "whole_bytes",
+    "whole_text",
+]
+
+Buffer = Union[bytes, bytearray, memoryview]
+Key = bytes
+
+NO_KEY: Key = b""
+# What a text kernel returns instead of a str when the bytes are not UTF-8.
+INVALID_UTF8 = 1  # a byte no valid UTF-8 can continue with
+TRUNCATED_UTF8 = 2  # valid so far, but the message ends inside a sequence
+
+_new = object.__new__
+
+_M = TypeVar("_M", TextMessage, BytesMessage)
+_C = TypeVar("_C", Ping, Pong)
+
+
+def message_event(cls: type[_M], data: str | bytes) -> _M:
+    """``cls(data=data)`` without the frozen dataclass's ``__init__`` (about 3x cheaper)."""
+    event = _new(cls)
+    fields = event.__dict__
+    fields["data"] = data
+    fields["frame_finished"] = True
+    fields["message_finished"] = True
+    return event
+
+
+def control_event(cls: type[_C], payload: bytes) -> _C:
+    """``cls(payload=payload)`` for a ping or a pong."""
+    return cls(payload=payload)
+
+
+_XOR_TABLES: dict[int, bytes] = {}
+
+
+def _xor_table(byte: int) -> bytes:
+    table = _XOR_TABLES.get(byte)
+    if table is None:
+        table = _XOR_TABLES[byte] = bytes(b ^ byte for b in range(256))
+    return table
+
+
+def mask(data: Buffer, key: Buffer, offset: int = 0) -> bytes:
+    """XOR ``data`` with the 4-byte ``key`` (RFC 6455 section 5.3).
+
+    ``offset`` is how many payload bytes of the same frame came before
+    ``data``: masking is position-dependent, so a payload unmasked in pieces
+    needs it.  Masking and unmasking are the same operation.
+    """
+    if len(key) != 4:
+        raise ValueError(f"mask key must be 4 bytes, got {len(key)}")
+    n = len(data)
+    if n == 0:
+        return b""
+    key = bytes(key)
+    offset &= 3
+    if offset:
+        key = key[offset:] + key[:offset]
+    if n < 512:
+        # Small payloads: one big-integer XOR.
+        repeated = key * ((n >> 2) + 1)
+        value = int.from_bytes(data, "little") ^ int.from_bytes(repeated[:n], "little")
+        return value.to_bytes(n, "little")
+    # Larger ones: every 4th byte shares a key byte, so XOR is a translation
+    # of 4 strided slices (about 2.5x faster than the integer XOR at 32 KiB).
+    buf = bytearray(data)
+    for i in range(4):
+        buf[i::4] = buf[i::4].translate(_xor_table(key[i]))
+    return bytes(buf)
+
+
+def mask_inplace(buffer: bytearray | memoryview, key: Buffer, offset: int = 0) -> None:
+    """XOR a writable buffer (bytearray, writable memoryview) with ``key`` in place."""
+    view = memoryview(buffer)
+    if view.readonly:
+        raise TypeError(f"mask_inplace needs a writable buffer, got {type(buffer).__name__}")
+    view[:] = mask(view, key, offset)
+
+
+def no_key() -> Key:
+    """The key of an unmasked frame."""
+    return NO_KEY
+
+
+def read_key(data: bytes, pos: int) -> Key:
+    """The mask key at ``data[pos:pos + 4]``."""
+    return data[pos : pos + 4]
+
+
+def unmask(data: bytes, pos: int, n: int, key: Key, offset: int) -> bytes:
+    """``data[pos:pos + n]`` unmasked with ``key`` (``offset`` bytes of the frame before it)."""
+    chunk = data[pos : pos + n]
+    return mask(chunk, key, offset) if key else chunk
+
+
+def whole_bytes(data: bytes, pos: int, n: int, key: Key) -> bytes:
+    """A binary message that is all of ``data[pos:pos + n]``."""
+    chunk = data[pos : pos + n]
+    return mask(chunk, key) if key else chunk
+
+
+def whole_text(data: bytes, pos: int, n: int, key: Key) -> str | int:
+    """A text message that is all of ``data[pos:pos + n]``, or why it is not UTF-8."""
+    chunk = data[pos : pos + n]
+    if key:
+        chunk = mask(chunk, key)
+    try:
+        return chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        # CPython refuses it; say whether it is bad or only cut short.
+        return INVALID_UTF8 if MessageBuffer(n).add(chunk, True) else TRUNCATED_UTF8
+
+
+def _utf8_prefix_invalid(tail: bytes) -> bool:
+    """True if an incomplete UTF-8 sequence can never become valid.
+
+    CPython's decoder already rejects most impossible prefixes when called with
+    ``final=False``; it lets ED A0..BF (a UTF-16 surrogate) wait for more bytes.
+    """
+    return len(tail) >= 2 and tail[0] == 0xED and tail[1] > 0x9F
+
+
+class MessageBuffer:
+    """A data message's bytes from its frames until it ends.
+
+    A binary payload is kept in one bytearray (so a peer sending many tiny
+    fragments costs their bytes and nothing more).  Text is decoded as it
+    arrives (so bad bytes fail at once) and kept decoded, in pieces joined in
+    batches, for the same reason; an incomplete UTF-8 sequence at the end of
+    the text so far waits for the next piece.  ``size`` counts the bytes
+    behind it all.
+    """
+
+    def __init__(self, limit: int) -> None:
+        # (The limit, like append's size hints, guides the compiled buffer's growth.)
+        self.size = 0
+        self._buf = bytearray()
+        self._text: list[str] = []
+        self._text_small: list[str] = []
+        self._utf8_tail = b""
+
+    def append(self, data: bytes, pos: int, n: int, key: Key, offset: int, text: bool,
+               announced: int, more: bool) -> int:
+        """Add ``data[pos:pos + n]``, unmasked: 0, or ``INVALID_UTF8`` for bad text.
+
+        ``announced`` (the message's size so far by its headers) and ``more``
+        (more frames to come) guide the compiled buffer's growth.
+        """
+        return self.add(unmask(data, pos, n, key, offset), text)
+
+    def add(self, chunk: bytes, text: bool) -> int:
+        """Add bytes that need no unmasking (decompressed ones): as :meth:`append`."""
+        self.size += len(chunk)
+        if not text:
+            self._buf += chunk
+            return 0
+        if self._utf8_tail:
+            chunk = self._utf8_tail + chunk
+        try:
+            piece, used = utf_8_decode(chunk, "strict", False)
+        except UnicodeDecodeError:
+            return INVALID_UTF8
+        self._utf8_tail = chunk[used:]
+        if self._utf8_tail and _utf8_prefix_invalid(self._utf8_tail):
+            return INVALID_UTF8
+        if piece:
+            small = self._text_small
+            small.append(piece)
+            if len(small) >= 64:
+                self._text.append("".join(small))
+                small.clear()
+                if len(self._text) >= 64:
+                    self._text = ["".join(self._text)]
+        return 0
+
+    def take_bytes(self) -> bytes:
+        """The binary message; the buffer is empty again."""
+        data = bytes(self._buf)
+        self._buf = bytearray()
+        self.size = 0
+        return data
+
+    def take_text(self) -> str | int:
+        """The text message, or ``TRUNCATED_UTF8``; the buffer is empty again."""
+        parts = self._text
+        parts.extend(self._text_small)
+        truncated = bool(self._utf8_tail)
+        self.clear()
+        if truncated:
+            return TRUNCATED_UTF8
+        return parts[0] if len(parts) == 1 else "".join(parts)
+
+    def clear(self) -> None:
+        """Forget the message (a protocol error ended it)."""
+        self.size = 0
+        self._buf = bytearray()
+        self._text = []
+        self._text_small = []
+        self._utf8_tail = b""
+
+
+def message_buffer(limit: int) -> MessageBuffer:
+    """A new, empty :class:`MessageBuffer` for messages of at most ``limit`` bytes."""
+    return MessageBuffer(limit)
