@@ -181,6 +181,9 @@ class Invoker:
         self._per_api = False
         self._by_api_id: dict[str, str] = {}
         self._by_host: dict[str, str] = {}
+        self.pending: set[_Pending] = set()  # started by ``start``, not answered
+        self._workers: Optional[functions.WorkerRunner] = (
+            runner if runner is not None and isinstance(runner, functions.WorkerRunner) else None)
 
     @property
     def inline(self) -> bool:
@@ -223,9 +226,41 @@ class Invoker:
                                     invocation.timeout_s)
         except asyncio.TimeoutError:  # API Gateway's integration timeout
             return TimedOut()
-        if type(outcome) is functions.Returned:
-            return Returned(value=outcome.value)
-        return Raised(error=FunctionFailed(function.name, outcome))
+        return _routed(function, outcome)
+
+    def start(self, invocation: Invocation, then: Callable[[Outcome], None]) -> bool:
+        """Run a Lambda invocation on the worker runner without a task: True
+        if it started, and ``then`` gets its outcome from a later callback
+        (as ``run`` gives it; never for an invocation ``cancel_pending`` drops).
+        False if only ``run`` can run it (no worker runner, an HTTP
+        integration, a handler run in this process)."""
+        runner = self._workers
+        if runner is None or invocation.kind is not InvocationKind.LAMBDA:
+            return False
+        function, target = self._target(invocation.handler)
+        if target is not runner:
+            return False
+        event = invocation.event
+        self._learn(event)
+        context = invocation.context
+        request_id = context.aws_request_id if context is not None else str(uuid.uuid4())
+        pending = _Pending(self, runner, function, then)
+        future = pending.future = runner.start(function, event, request_id=request_id)
+        if invocation.timeout_s is not None:
+            pending.timer = asyncio.get_running_loop().call_later(
+                invocation.timeout_s, pending.expire)
+        self.pending.add(pending)
+        future.add_done_callback(pending.done)
+        return True
+
+    def pending_futures(self) -> list[asyncio.Future[Any]]:
+        """The outcomes ``start``'s unanswered invocations wait for."""
+        return [pending.future for pending in self.pending if pending.future is not None]
+
+    def cancel_pending(self) -> None:
+        """Drop every invocation ``start`` started and has not answered (shutdown)."""
+        for pending in list(self.pending):
+            pending.drop()
 
     def _target(self, handler: Any) -> tuple[Function, Runner]:
         """The function a handler is and the runner that runs it (remembered)."""
@@ -303,6 +338,60 @@ class Invoker:
         for runner in (self.runner, self._local):
             if runner is not None:
                 await runner.aclose()
+
+
+def _routed(function: Function, outcome: functions.Outcome) -> Outcome:
+    """The router's outcome for what a runner's invocation of ``function`` gave."""
+    if type(outcome) is functions.Returned:
+        return Returned(value=outcome.value)
+    return Raised(error=FunctionFailed(function.name, outcome))
+
+
+class _Pending:
+    """An invocation ``Invoker.start`` handed to the worker runner: its
+    outcome goes to ``then``, or ``TimedOut`` when the integration's timeout
+    (its timer) comes first; the runner then abandons it."""
+
+    __slots__ = ("invoker", "runner", "function", "then", "future", "timer")
+
+    def __init__(self, invoker: Invoker, runner: functions.WorkerRunner, function: Function,
+                 then: Callable[[Outcome], None]) -> None:
+        self.invoker = invoker
+        self.runner = runner
+        self.function = function
+        self.then: Optional[Callable[[Outcome], None]] = then
+        self.future: Optional[asyncio.Future[functions.Outcome]] = None
+        self.timer: Optional[asyncio.TimerHandle] = None
+
+    def done(self, future: asyncio.Future[functions.Outcome]) -> None:
+        then = self._end()
+        if then is not None and not future.cancelled():
+            then(_routed(self.function, future.result()))
+
+    def expire(self) -> None:
+        """API Gateway's integration timeout."""
+        self.timer = None
+        then = self._end()
+        if then is not None:
+            then(TimedOut())
+
+    def drop(self) -> None:
+        self._end()
+
+    def _end(self) -> Optional[Callable[[Outcome], None]]:
+        """Over (once): what gets the outcome, None if it was over already."""
+        then, self.then = self.then, None
+        if then is None:
+            return None
+        self.invoker.pending.discard(self)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        future = self.future
+        assert future is not None
+        if not future.done():
+            self.runner.abandon(self.function, future)
+        return then
 
 
 async def finish(coro: Coroutine[Any, Any, Any], yielded: Any, timeout: Optional[float]) -> Outcome:
