@@ -37,6 +37,7 @@ import logging
 import sys
 import time
 import uuid
+from collections import deque
 from typing import Any, Awaitable, Callable, Coroutine, Optional, Union
 
 from framer import functions
@@ -182,6 +183,7 @@ class Invoker:
         self._by_api_id: dict[str, str] = {}
         self._by_host: dict[str, str] = {}
         self.pending: set[_Pending] = set()  # started by ``start``, not answered
+        self._timeouts = _Timeouts()
         self._workers: Optional[functions.WorkerRunner] = (
             runner if runner is not None and isinstance(runner, functions.WorkerRunner) else None)
 
@@ -247,8 +249,7 @@ class Invoker:
         pending = _Pending(self, runner, function, then)
         future = pending.future = runner.start(function, event, request_id=request_id)
         if invocation.timeout_s is not None:
-            pending.timer = asyncio.get_running_loop().call_later(
-                invocation.timeout_s, pending.expire)
+            self._timeouts.add(pending, invocation.timeout_s)
         self.pending.add(pending)
         future.add_done_callback(pending.done)
         return True
@@ -350,9 +351,9 @@ def _routed(function: Function, outcome: functions.Outcome) -> Outcome:
 class _Pending:
     """An invocation ``Invoker.start`` handed to the worker runner: its
     outcome goes to ``then``, or ``TimedOut`` when the integration's timeout
-    (its timer) comes first; the runner then abandons it."""
+    (``_Timeouts``) comes first; the runner then abandons it."""
 
-    __slots__ = ("invoker", "runner", "function", "then", "future", "timer")
+    __slots__ = ("invoker", "runner", "function", "then", "future", "deadline")
 
     def __init__(self, invoker: Invoker, runner: functions.WorkerRunner, function: Function,
                  then: Callable[[Outcome], None]) -> None:
@@ -361,7 +362,7 @@ class _Pending:
         self.function = function
         self.then: Optional[Callable[[Outcome], None]] = then
         self.future: Optional[asyncio.Future[functions.Outcome]] = None
-        self.timer: Optional[asyncio.TimerHandle] = None
+        self.deadline = 0.0  # loop time of its integration timeout
 
     def done(self, future: asyncio.Future[functions.Outcome]) -> None:
         then = self._end()
@@ -370,7 +371,6 @@ class _Pending:
 
     def expire(self) -> None:
         """API Gateway's integration timeout."""
-        self.timer = None
         then = self._end()
         if then is not None:
             then(TimedOut())
@@ -384,14 +384,64 @@ class _Pending:
         if then is None:
             return None
         self.invoker.pending.discard(self)
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
         future = self.future
         assert future is not None
         if not future.done():
             self.runner.abandon(self.function, future)
         return then
+
+
+class _Timeouts:
+    """The integration timeouts of pending invocations, one timer per timeout
+    value in use rather than one per invocation: invocations with the same
+    timeout reach it in the order they started, so each value keeps them in
+    a queue, its timer set for the first one not over (those over are
+    dropped from the front as invocations are added)."""
+
+    def __init__(self) -> None:
+        self._lines: dict[float, _TimeoutLine] = {}
+
+    def add(self, pending: _Pending, timeout_s: float) -> None:
+        line = self._lines.get(timeout_s)
+        if line is None:
+            line = self._lines[timeout_s] = _TimeoutLine(asyncio.get_running_loop())
+        line.add(pending, timeout_s)
+
+
+class _TimeoutLine:
+    """The pending invocations of one timeout value, oldest first, and its timer."""
+
+    __slots__ = ("loop", "queue", "timer")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: deque[_Pending] = deque()
+        self.timer: Optional[asyncio.TimerHandle] = None
+
+    def add(self, pending: _Pending, timeout_s: float) -> None:
+        queue = self.queue
+        while queue and queue[0].then is None:
+            queue.popleft()
+        pending.deadline = self.loop.time() + timeout_s
+        queue.append(pending)
+        if self.timer is None:
+            self.timer = self.loop.call_at(pending.deadline, self.fire)
+
+    def fire(self) -> None:
+        """Time out what has reached its deadline; set the timer for the next."""
+        self.timer = None
+        queue = self.queue
+        now = self.loop.time()
+        while queue:
+            pending = queue[0]
+            if pending.then is None:
+                queue.popleft()
+            elif pending.deadline <= now:
+                queue.popleft()
+                pending.expire()
+            else:
+                self.timer = self.loop.call_at(pending.deadline, self.fire)
+                return
 
 
 async def finish(coro: Coroutine[Any, Any, Any], yielded: Any, timeout: Optional[float]) -> Outcome:
