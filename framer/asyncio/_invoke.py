@@ -366,8 +366,10 @@ class _Pending:
 
     def done(self, future: asyncio.Future[functions.Outcome]) -> None:
         then = self._end()
-        if then is not None and not future.cancelled():
-            then(_routed(self.function, future.result()))
+        if then is None or future.cancelled():
+            return
+        error = future.exception()  # the runner could not send the event (not JSON)
+        then(_routed(self.function, future.result()) if error is None else Raised(error=error))
 
     def expire(self) -> None:
         """API Gateway's integration timeout."""
