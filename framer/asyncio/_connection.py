@@ -11,6 +11,7 @@ upgrade itself is :mod:`._http`'s subclass.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import Any, Coroutine, Optional, Union
@@ -49,6 +50,15 @@ _SMALL_REPLY = MAX_MESSAGE_BYTES // 4
 """A reply of at most this many characters is within the 128 KiB limit
 however it encodes (UTF-8: at most 4 bytes a character): only a longer one
 is encoded to be measured."""
+
+
+def _failure(outcome: Outcome) -> Union[BaseException, TimedOut, None]:
+    """What a route's log line reports of an invocation that did not return."""
+    if type(outcome) is Raised:
+        return outcome.error
+    if type(outcome) is TimedOut:
+        return outcome
+    return None
 
 
 def now_ms() -> int:
@@ -240,8 +250,16 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         started = _perf_counter() if shared.log_messages else 0.0  # for the log line
         conn = self.conn
         assert conn is not None
-        step: Any = conn.receive_text(text, now_ms=_time_ns() // 1_000_000)
-        failed: Optional[BaseException] = None
+        # Delivered in the same call that received it: last_active (set above)
+        # is already the delivery time.
+        self._advance(conn.receive_text(text, now_ms=_time_ns() // 1_000_000), started, False, None)
+
+    def _advance(self, step: Any, started: float, touch: bool,
+                 failed: Union[BaseException, TimedOut, None]) -> None:
+        """Run ``step``'s invocations until its reply, then deliver it: without
+        a task where possible (inline coroutines, the worker runner's
+        callbacks), else in one (``_message``)."""
+        shared = self.shared
         # Run coroutine handlers eagerly: one that finishes without awaiting
         # (an echo, a lookup) costs no task and no extra loop iteration.
         while type(step) is Invoke:
@@ -255,7 +273,10 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             except TypeError:  # unhashable: not remembered
                 inline = is_async_callable(handler)
             if not inline:
-                shared.spawn(self._message(step, started))
+                # In a worker process: resumed by a callback (_resume), or in a task.
+                if not shared.invoker.start(step.invocation,
+                                            functools.partial(self._resume, step, started)):
+                    shared.spawn(self._message(step, started))
                 return
             registry = shared.connections
             if current_registry.get() is not registry:
@@ -275,9 +296,11 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
                 continue
             shared.spawn(self._message_suspended(step, coro, yielded, started))
             return
-        # Delivered in the same call that received it: last_active (set above)
-        # is already the delivery time.
-        self._deliver(step, started, False, failed)
+        self._deliver(step, started, touch, failed)
+
+    def _resume(self, step: Invoke, started: float, outcome: Outcome) -> None:
+        """The outcome of ``step``'s invocation, from the invoker's callback."""
+        self._advance(step.resume(outcome), started, True, _failure(outcome))
 
     async def _message(self, step: Any, started: float) -> None:
         current_registry.set(self.shared.connections)  # this task runs in its own copy of the context
@@ -295,10 +318,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         while type(step) is Invoke:
             if outcome is None:
                 outcome = await run(step.invocation)
-            if type(outcome) is Raised:
-                failed = outcome.error
-            elif type(outcome) is TimedOut:
-                failed = outcome
+            failed = _failure(outcome)
             step, outcome = step.resume(outcome), None
         self._deliver(step, started, True, failed)
 

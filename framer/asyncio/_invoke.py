@@ -37,6 +37,7 @@ import logging
 import sys
 import time
 import uuid
+from collections import deque
 from typing import Any, Awaitable, Callable, Coroutine, Optional, Union
 
 from framer import functions
@@ -181,6 +182,10 @@ class Invoker:
         self._per_api = False
         self._by_api_id: dict[str, str] = {}
         self._by_host: dict[str, str] = {}
+        self.pending: set[_Pending] = set()  # started by ``start``, not answered
+        self._timeouts = _Timeouts()
+        self._workers: Optional[functions.WorkerRunner] = (
+            runner if runner is not None and isinstance(runner, functions.WorkerRunner) else None)
 
     @property
     def inline(self) -> bool:
@@ -223,9 +228,40 @@ class Invoker:
                                     invocation.timeout_s)
         except asyncio.TimeoutError:  # API Gateway's integration timeout
             return TimedOut()
-        if type(outcome) is functions.Returned:
-            return Returned(value=outcome.value)
-        return Raised(error=FunctionFailed(function.name, outcome))
+        return _routed(function, outcome)
+
+    def start(self, invocation: Invocation, then: Callable[[Outcome], None]) -> bool:
+        """Run a Lambda invocation on the worker runner without a task: True
+        if it started, and ``then`` gets its outcome from a later callback
+        (as ``run`` gives it; never for an invocation ``cancel_pending`` drops).
+        False if only ``run`` can run it (no worker runner, an HTTP
+        integration, a handler run in this process)."""
+        runner = self._workers
+        if runner is None or invocation.kind is not InvocationKind.LAMBDA:
+            return False
+        function, target = self._target(invocation.handler)
+        if target is not runner:
+            return False
+        event = invocation.event
+        self._learn(event)
+        context = invocation.context
+        request_id = context.aws_request_id if context is not None else str(uuid.uuid4())
+        pending = _Pending(self, runner, function, then)
+        future = pending.future = runner.start(function, event, request_id=request_id)
+        if invocation.timeout_s is not None:
+            self._timeouts.add(pending, invocation.timeout_s)
+        self.pending.add(pending)
+        future.add_done_callback(pending.done)
+        return True
+
+    def pending_futures(self) -> list[asyncio.Future[Any]]:
+        """The outcomes ``start``'s unanswered invocations wait for."""
+        return [pending.future for pending in self.pending if pending.future is not None]
+
+    def cancel_pending(self) -> None:
+        """Drop every invocation ``start`` started and has not answered (shutdown)."""
+        for pending in list(self.pending):
+            pending.drop()
 
     def _target(self, handler: Any) -> tuple[Function, Runner]:
         """The function a handler is and the runner that runs it (remembered)."""
@@ -303,6 +339,111 @@ class Invoker:
         for runner in (self.runner, self._local):
             if runner is not None:
                 await runner.aclose()
+
+
+def _routed(function: Function, outcome: functions.Outcome) -> Outcome:
+    """The router's outcome for what a runner's invocation of ``function`` gave."""
+    if type(outcome) is functions.Returned:
+        return Returned(value=outcome.value)
+    return Raised(error=FunctionFailed(function.name, outcome))
+
+
+class _Pending:
+    """An invocation ``Invoker.start`` handed to the worker runner: its
+    outcome goes to ``then``, or ``TimedOut`` when the integration's timeout
+    (``_Timeouts``) comes first; the runner then abandons it."""
+
+    __slots__ = ("invoker", "runner", "function", "then", "future", "deadline")
+
+    def __init__(self, invoker: Invoker, runner: functions.WorkerRunner, function: Function,
+                 then: Callable[[Outcome], None]) -> None:
+        self.invoker = invoker
+        self.runner = runner
+        self.function = function
+        self.then: Optional[Callable[[Outcome], None]] = then
+        self.future: Optional[asyncio.Future[functions.Outcome]] = None
+        self.deadline = 0.0  # loop time of its integration timeout
+
+    def done(self, future: asyncio.Future[functions.Outcome]) -> None:
+        then = self._end()
+        if then is None or future.cancelled():
+            return
+        error = future.exception()  # the runner could not send the event (not JSON)
+        then(_routed(self.function, future.result()) if error is None else Raised(error=error))
+
+    def expire(self) -> None:
+        """API Gateway's integration timeout."""
+        then = self._end()
+        if then is not None:
+            then(TimedOut())
+
+    def drop(self) -> None:
+        self._end()
+
+    def _end(self) -> Optional[Callable[[Outcome], None]]:
+        """Over (once): what gets the outcome, None if it was over already."""
+        then, self.then = self.then, None
+        if then is None:
+            return None
+        self.invoker.pending.discard(self)
+        future = self.future
+        assert future is not None
+        if not future.done():
+            self.runner.abandon(self.function, future)
+        return then
+
+
+class _Timeouts:
+    """The integration timeouts of pending invocations, one timer per timeout
+    value in use rather than one per invocation: invocations with the same
+    timeout reach it in the order they started, so each value keeps them in
+    a queue, its timer set for the first one not over (those over are
+    dropped from the front as invocations are added)."""
+
+    def __init__(self) -> None:
+        self._lines: dict[float, _TimeoutLine] = {}
+
+    def add(self, pending: _Pending, timeout_s: float) -> None:
+        line = self._lines.get(timeout_s)
+        if line is None:
+            line = self._lines[timeout_s] = _TimeoutLine(asyncio.get_running_loop())
+        line.add(pending, timeout_s)
+
+
+class _TimeoutLine:
+    """The pending invocations of one timeout value, oldest first, and its timer."""
+
+    __slots__ = ("loop", "queue", "timer")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: deque[_Pending] = deque()
+        self.timer: Optional[asyncio.TimerHandle] = None
+
+    def add(self, pending: _Pending, timeout_s: float) -> None:
+        queue = self.queue
+        while queue and queue[0].then is None:
+            queue.popleft()
+        pending.deadline = self.loop.time() + timeout_s
+        queue.append(pending)
+        if self.timer is None:
+            self.timer = self.loop.call_at(pending.deadline, self.fire)
+
+    def fire(self) -> None:
+        """Time out what has reached its deadline; set the timer for the next."""
+        self.timer = None
+        queue = self.queue
+        now = self.loop.time()
+        while queue:
+            pending = queue[0]
+            if pending.then is None:
+                queue.popleft()
+            elif pending.deadline <= now:
+                queue.popleft()
+                pending.expire()
+            else:
+                self.timer = self.loop.call_at(pending.deadline, self.fire)
+                return
 
 
 async def finish(coro: Coroutine[Any, Any, Any], yielded: Any, timeout: Optional[float]) -> Outcome:

@@ -173,15 +173,18 @@ class Server:
         for proto in list(shared.protocols):
             proto.shut(code, reason)
         deadline = self.loop.time() + self.config.shutdown_timeout
-        while (shared.protocols or shared.tasks) and self.loop.time() < deadline:
-            if shared.tasks:
-                await asyncio.wait(list(shared.tasks), timeout=max(0.0, deadline - self.loop.time()))
+        invoker = shared.invoker
+        while (shared.protocols or shared.tasks or invoker.pending) and self.loop.time() < deadline:
+            running: list[asyncio.Future[Any]] = [*shared.tasks, *invoker.pending_futures()]
+            if running:
+                await asyncio.wait(running, timeout=max(0.0, deadline - self.loop.time()))
             else:
                 await asyncio.sleep(0.01)
         for proto in list(shared.protocols):
             proto.abort()
         for task in list(shared.tasks):
             task.cancel()
+        invoker.cancel_pending()
         await server.wait_closed() if not shared.protocols else None
         await shared.invoker.aclose()
         assert self._closed is not None

@@ -11,6 +11,9 @@ The server calls one coroutine per invocation, on either runner::
 ``outcome`` is one of ``Returned(value)``, ``Raised(error_type,
 error_message, stack_trace)``, ``TimedOut(timeout_s)``, ``Crashed(reason)``
 or ``Throttled()``; ``invoke`` never raises for what the function does.
+``WorkerRunner.start`` is ``invoke`` without a coroutine (the outcome's
+future, ``abandon`` to give up on it): the server's message path completes
+worker invocations by callback, with no task per message.
 ``WorkerRunner`` (the default) runs each function in worker processes of its
 own; ``InProcessRunner`` (``--in-process``) has the same interface and runs
 handlers in the server's process.  ``aclose()`` (or leaving ``async with``)

@@ -119,22 +119,20 @@ class _FunctionPool:
         for worker in [worker for worker in self.workers if not worker.queue]:
             self._retire(worker)
 
-    async def invoke(self, event: Mapping[str, Any], request_id: str) -> Outcome:
+    def start(self, event: Mapping[str, Any], request_id: str) -> asyncio.Future[Outcome]:
+        """Hand ``event`` to a worker; the future of its outcome (see ``WorkerRunner.start``)."""
+        future: asyncio.Future[Outcome] = self.loop.create_future()
         if self.unusable is not None:
             self.logger.error("%s %s", self.unusable.error_type, self.unusable.error_message)
-            return self.unusable
-        if self.limit == 0:
+            future.set_result(self.unusable)
+        elif self.limit == 0:
             self.logger.warning("RequestId: %s throttled: function %r has a reserved concurrency of 0",
                                 request_id, self.function.name)
-            return Throttled()
-        invocation = Invocation(request_id, event, self.loop.create_future())
-        self.waiting.append(invocation)
-        self._dispatch()
-        try:
-            return await invocation.future
-        except asyncio.CancelledError:  # the caller gave up (its own timeout, a shutdown)
-            self._abandon(invocation)
-            raise
+            future.set_result(Throttled())
+        else:
+            self.waiting.append(Invocation(request_id, event, future))
+            self._dispatch()
+        return future
 
     # -- handing invocations to workers ---------------------------------------
 
@@ -303,13 +301,15 @@ class _FunctionPool:
         if running is not None:
             self._failed(running, Crashed(reason), (self.loop.time() - running.began) * 1000, 0)
 
-    def _abandon(self, invocation: Invocation) -> None:
-        """Its caller is gone: if it runs, its worker goes (nothing is left running)."""
-        if invocation in self.waiting:
-            self.waiting.remove(invocation)
-            return
+    def abandon(self, future: asyncio.Future[Outcome]) -> None:
+        """The caller of the invocation ``future`` is for is gone: if it runs,
+        its worker goes (nothing is left running)."""
+        for invocation in self.waiting:
+            if invocation.future is future:
+                self.waiting.remove(invocation)
+                return
         for worker in self.workers:
-            if worker.queue and worker.queue[0] is invocation:
+            if worker.queue and worker.queue[0].future is future:
                 worker.queue.popleft()
                 self._retire(worker)
                 return
@@ -469,6 +469,19 @@ class WorkerRunner:
     async def invoke(self, function: Function, event: Mapping[str, Any], *,
                      request_id: str) -> Outcome:
         """Run ``function`` on ``event``; never raises for what the function does."""
+        future = self.start(function, event, request_id=request_id)
+        try:
+            return await future
+        except asyncio.CancelledError:  # the caller gave up (its own timeout, a shutdown)
+            self.abandon(function, future)
+            raise
+
+    def start(self, function: Function, event: Mapping[str, Any], *,
+              request_id: str) -> asyncio.Future[Outcome]:
+        """``invoke`` without a coroutine: hand ``event`` to a worker now and
+        give the future of the outcome (for a caller that completes by a
+        callback: no task per invocation).  A caller that gives up calls
+        ``abandon`` with the future."""
         if self.closed:
             raise RuntimeError("this WorkerRunner is closed")
         pool = self._pools.get(function.name)
@@ -478,7 +491,15 @@ class WorkerRunner:
             pool = self._pools[function.name] = _FunctionPool(self, function)
             if self._watcher is not None and function.code_dir.is_dir():
                 self._watcher.watch(function.name, function.code_dir.resolve())
-        return await pool.invoke(event, request_id)
+        return pool.start(event, request_id)
+
+    def abandon(self, function: Function, future: asyncio.Future[Outcome]) -> None:
+        """The caller of ``start`` gave up on ``future``: the invocation does
+        not run, or its worker is killed if it runs (its outcome is dropped)."""
+        pool = self._pools.get(function.name)
+        if pool is not None:
+            pool.abandon(future)
+        future.cancel()
 
     def _reload(self, function_name: str, path: str) -> None:
         pool = self._pools.get(function_name)

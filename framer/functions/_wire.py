@@ -36,8 +36,8 @@ def encode(message: dict[str, Any]) -> bytes:
 
 def _decode(body: bytes | bytearray | memoryview) -> dict[str, Any]:
     try:
-        message = _loads(bytes(body))
-    except ValueError as exc:
+        message = _loads(str(body, "utf-8"))  # a str: json.loads skips guessing the encoding
+    except ValueError as exc:  # UnicodeDecodeError included
         raise WireError(f"undecodable message: {exc}") from None
     if not isinstance(message, dict):
         raise WireError("a message must be a JSON object")

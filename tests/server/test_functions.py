@@ -236,6 +236,22 @@ def test_api_gateway_integration_timeout_cancels_the_invocation(server: Serve, c
     _wait_gone([int(p.name) for p in (code / "pids").iterdir()])
 
 
+def test_integration_timeouts_started_one_after_another_each_come(server: Serve, code: Path) -> None:
+    # The integration timeouts of one value share a timer, set again for the
+    # next invocation after each one: the second must time out too.
+    with connect(server.url()) as first, connect(server.url()) as second:
+        first.send(json.dumps({"action": "gatewaytimeout"}))
+        assert _say(second, "between") == "between"
+        second.send(json.dumps({"action": "gatewaytimeout"}))
+        for ws in (first, second):
+            answer = ws.recv(WAIT)
+            assert isinstance(answer, str)
+            assert json.loads(answer)["message"] == "Endpoint request timed out"
+        assert _say(first, "after") == "after"
+        assert _say(second, "after") == "after"
+    _wait_gone([int(p.name) for p in (code / "pids").iterdir()])
+
+
 @pytest.mark.parametrize("how", ["segfault", "exit"])
 def test_a_crashing_function_fails_only_its_invocation(server: Serve, how: str) -> None:
     with connect(server.url()) as other, connect(server.url()) as ws:
