@@ -129,7 +129,7 @@ def test_accepting_a_32769_byte_frame_is_shrunk_to_that_frame(capsys: Any, tmp_p
 def test_echoing_invalid_utf8_is_shrunk_to_one_bad_byte(capsys: Any, tmp_path: Path) -> None:
     with BrokenServer("echoes-invalid-utf8") as server:
         status, props = fuzz(capsys, server.url, "--api-gateway", "--fuzz", "500",
-                             "--property", "invalid_frames", "--db", str(tmp_path), "--timeout", "2")
+                             "--property", "invalid_frames", "--db", str(tmp_path), "--timeout", "10")
         assert status == 1
         failure = props["invalid_frames"]["failure"]
         assert failure["seen"].startswith("echoed invalid UTF-8 (text message of 1 bytes")
@@ -140,7 +140,7 @@ def test_echoing_invalid_utf8_is_shrunk_to_one_bad_byte(capsys: Any, tmp_path: P
         assert again.stdout.startswith("replay: FAIL: echoed invalid UTF-8")
         # The database keeps the minimal example: the next run tries it first and stops at once.
         _, props = fuzz(capsys, server.url, "--api-gateway", "--fuzz", "500",
-                        "--property", "invalid_frames", "--db", str(tmp_path), "--timeout", "2")
+                        "--property", "invalid_frames", "--db", str(tmp_path), "--timeout", "10")
     assert props["invalid_frames"]["failure"]["hex"] == failure["hex"]
     assert props["invalid_frames"]["examples"] <= 5
 
