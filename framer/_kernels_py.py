@@ -178,13 +178,15 @@ class MessageBuffer:
         """Add ``data[pos:pos + n]``, unmasked: 0, or ``INVALID_UTF8`` for bad text.
 
         ``announced`` (the message's size so far by its headers) and ``more``
-        (more frames to come) guide the compiled buffer's growth.
+        (more frames to come) guide the compiled buffer's growth.  (The body
+        is here, not in :meth:`add`, and unmasks by itself: each frame of a
+        fragmented message then costs the pure twin one Python call to mask,
+        not three.)
         """
-        return self.add(unmask(data, pos, n, key, offset), text)
-
-    def add(self, chunk: bytes, text: bool) -> int:
-        """Add bytes that need no unmasking (decompressed ones): as :meth:`append`."""
-        self.size += len(chunk)
+        chunk = data[pos : pos + n]
+        if key:
+            chunk = mask(chunk, key, offset)
+        self.size += n
         if not text:
             self._buf += chunk
             return 0
@@ -206,6 +208,10 @@ class MessageBuffer:
                 if len(self._text) >= 64:
                     self._text = ["".join(self._text)]
         return 0
+
+    def add(self, chunk: bytes, text: bool) -> int:
+        """Add bytes that need no unmasking (decompressed ones): as :meth:`append`."""
+        return self.append(chunk, 0, len(chunk), NO_KEY, 0, text, 0, False)
 
     def take_bytes(self) -> bytes:
         """The binary message; the buffer is empty again."""
