@@ -25,6 +25,7 @@ from wsproto.frame_protocol import CloseReason, Opcode
 from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError as _WsprotoLocalProtocolError
 
+from ._close_frame import MAX_CONTROL_PAYLOAD, close_payload
 from ._deflate import COMPRESSED, Deflater, PerMessageDeflate, negotiated
 from ._errors import LocalProtocolError, MessageTooBigError, ProtocolViolation, RemoteProtocolError
 from ._impl import (
@@ -76,17 +77,6 @@ _TRANSITIONS: dict[tuple[ConnectionState, str], ConnectionState] = {
     (_REMOTE_CLOSING, "eof"): _CLOSED,
     (_CLOSED, "eof"): _CLOSED,
 }
-
-# Close codes that only describe a local condition and must not be sent
-# (RFC 6455 section 7.4.1); like wsproto, answering with one sends 1000.
-_LOCAL_ONLY_CODES = (CloseReason.ABNORMAL_CLOSURE, CloseReason.TLS_HANDSHAKE_FAILED)
-_MAX_CONTROL_PAYLOAD = 125
-
-
-def _truncate_utf8(data: bytes, limit: int) -> bytes:
-    if len(data) <= limit:
-        return data
-    return data[:limit].decode("utf-8", "ignore").encode("utf-8")
 
 
 class WSConnection:
@@ -428,13 +418,13 @@ class WSConnection:
             if self._state is not _OPEN:
                 raise LocalProtocolError(f"Event {event} cannot be sent in state {self._state}.")
             payload = bytes(event.payload)
-            if len(payload) > _MAX_CONTROL_PAYLOAD:
+            if len(payload) > MAX_CONTROL_PAYLOAD:
                 raise LocalProtocolError(
                     f"{type(event).__name__} payload of {len(payload)} bytes exceeds "
                     f"the 125-byte control frame limit (RFC 6455 section 5.5)"
                 )
             opcode = Opcode.PING if isinstance(event, Ping) else Opcode.PONG
-            return self._serialize(opcode, payload, True, _MAX_CONTROL_PAYLOAD, self.client)
+            return self._serialize(opcode, payload, True, MAX_CONTROL_PAYLOAD, self.client)
         raise LocalProtocolError(f"Event {event} cannot be sent in state {self._state}.")
 
     def send_text(self, text: str) -> bytes:
@@ -590,22 +580,9 @@ class WSConnection:
     def _send_close(self, event: CloseConnection) -> bytes:
         if self._state not in (_OPEN, _REMOTE_CLOSING):
             raise LocalProtocolError(f"Event {event} cannot be sent in state {self._state}.")
-        code = event.code
-        reason = event.reason
-        if code is None or code == CloseReason.NO_STATUS_RCVD:
-            if reason:
-                raise LocalProtocolError("a close reason needs a close code")
-            payload = b""
-        else:
-            if code in _LOCAL_ONLY_CODES:
-                code = CloseReason.NORMAL_CLOSURE
-            if not 1000 <= code <= 4999:
-                raise LocalProtocolError(f"close code {code} is outside 1000-4999")
-            payload = int(code).to_bytes(2, "big")
-            if reason:
-                payload += _truncate_utf8(reason.encode("utf-8"), _MAX_CONTROL_PAYLOAD - 2)
+        payload = close_payload(event.code, event.reason)
         self._transition("send_close")
-        return self._serialize(Opcode.CLOSE, payload, True, _MAX_CONTROL_PAYLOAD, self.client)
+        return self._serialize(Opcode.CLOSE, payload, True, MAX_CONTROL_PAYLOAD, self.client)
 
     def __repr__(self) -> str:
         role = "client" if self.client else "server"

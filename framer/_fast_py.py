@@ -21,6 +21,7 @@ from wsproto.events import Event
 from wsproto.frame_protocol import Opcode
 
 from ._kernels_py import mask, mask_inplace
+from ._kernels_py import xor_key as _xor_key  # (the send side's own keys are 4 bytes)
 from ._reader_py import FrameReader
 
 __all__ = [
@@ -70,7 +71,7 @@ def serialize_frames(
     if n <= max_frame_size:
         if client:
             key = os.urandom(4)
-            return _header(opcode, fin, n, True) + key + mask(payload, key)
+            return _header(opcode, fin, n, True) + key + _xor_key(payload, key)
         if type(payload) is not bytes:
             payload = bytes(payload)
         return _header(opcode, fin, n, False) + payload
@@ -85,7 +86,7 @@ def serialize_frames(
             key = os.urandom(4)
             pieces.append(_header(opcode, fin and last, len(chunk), True))
             pieces.append(key)
-            pieces.append(mask(chunk, key))
+            pieces.append(_xor_key(chunk, key))
         else:
             pieces.append(_header(opcode, fin and last, len(chunk), False))
             pieces.append(chunk)
