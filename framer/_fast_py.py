@@ -21,7 +21,8 @@ from wsproto.frame_protocol import Opcode
 
 from ._kernels_py import mask, mask_inplace
 from ._reader_py import FrameReader
-from ._writer_py import build_frames, serialize_frames, serialize_parts, serialize_text
+from ._writer_py import build_frames as _build_frames
+from ._writer_py import serialize_frames, serialize_parts, serialize_text
 
 __all__ = [
     "FrameReader",
@@ -120,5 +121,5 @@ class Shortcut:
     def send_bytes(self, data: Buffer) -> bytes:
         """See ``WSConnection.send_bytes``."""
         if self.open and type(data) is bytes and len(data) <= self._max_message:
-            return build_frames(_BINARY, data, len(data), True, self._max_frame, self._client)
+            return _build_frames(_BINARY, data, len(data), True, self._max_frame, self._client)
         return self._slow_send_bytes(data)
