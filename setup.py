@@ -1,6 +1,7 @@
 """Build framer's optional C extensions: ``framer._fast`` (``framer/_fast.pyx``),
 the frame reader ``framer._reader_c`` (compiled from ``framer/_reader_py.py``
-through ``framer/_reader_c.pxd``) and the byte kernels ``framer._kernels_c``
+through ``framer/_reader_c.pxd``), the frame writer ``framer._writer_c`` (from
+``framer/_writer_py.py`` through ``framer/_writer_c.pxd``) and the byte kernels ``framer._kernels_c``
 (``framer/_kernels_c.pyx`` over ``framer/_kernels.c``).
 
 Everything else about the package is in pyproject.toml.  The extension is
@@ -82,9 +83,13 @@ def _extensions() -> list[Extension]:
         # pure Python mode), the pure twin's reader compiled over the C kernels.
         Extension("framer._reader_c", ["framer/_reader_py.py"],
                   depends=["framer/_reader_c.pxd", "framer/_kernels_c.pxd"], **here),
-        # The compiled twin's interface (and its send side).
+        # The send side's frame rules, compiled from _writer_py.py the same way.
+        Extension("framer._writer_c", ["framer/_writer_py.py"],
+                  depends=["framer/_writer_c.pxd", "framer/_kernels_c.pxd"], **here),
+        # The compiled twin's interface (and Shortcut).
         Extension("framer._fast", ["framer/_fast.pyx"],
-                  depends=["framer/_reader_c.pxd", "framer/_kernels_c.pxd"], **here),
+                  depends=["framer/_reader_c.pxd", "framer/_writer_c.pxd", "framer/_kernels_c.pxd"],
+                  **here),
     ]
     # Annotations are for mypy; the .pxd files alone give Cython its C types.
     directives = {"language_level": "3", "annotation_typing": False,

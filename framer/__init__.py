@@ -8,12 +8,15 @@ hot path (``"compiled"``) or its pure-Python twin (``"pure"``) is active.
 Modules:
 
 * ``_connection``: ``WSConnection``, the handshake and the connection's state machine;
-* ``_fast_py``: the pure twin of the hot path (frame reader, masking, serializers), the reference;
+* ``_fast_py``: the pure twin of the hot path (frame reader, masking, serializers, ``Shortcut``), the reference;
 * ``_fast`` (``_fast.pyx``, typed by ``_fast.pyi``): its compiled twin;
 * ``_reader_py``: the frame reader's rules, written once: the pure twin's reader, and
   compiled by Cython through ``_reader_c.pxd`` as the compiled twin's (``framer._reader_c``);
-* ``_kernels_py``/``_kernels_c``: the byte kernels the reader's rules call (unmasking,
-  UTF-8, the message buffer, events), in Python and in C over ``_kernels.c``;
+* ``_writer_py``: the send side's frame rules (serializers), written once in the same way,
+  compiled through ``_writer_c.pxd`` as ``framer._writer_c``;
+* ``_kernels_py``/``_kernels_c``: the byte kernels the reader's and writer's rules call
+  (unmasking, UTF-8, the message buffer, events, laying frames out), in Python and in C
+  over ``_kernels.c``;
 * ``_kernels.c``/``_kernels.h``: the compiled twin's C byte kernels (XOR, UTF-8);
 * ``_close_frame``: the close frame's rules, for both twins;
 * ``_deflate``: permessage-deflate (RFC 7692): negotiation, RSV rules, bounded (de)compression;

@@ -1,169 +1,31 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Compiled twin of ``framer._fast_py``: same names, same behaviour, faster.
 
-The receive side is not written here: ``FrameReader`` is ``_reader_py.py``
-itself, compiled as ``framer._reader_c`` over the C kernels of ``_kernels_c``
-(see those modules), and ``mask``/``mask_inplace`` are ``_kernels_c``'s.
-What remains here is the send side and ``Shortcut``, which ``_fast_py``
-still writes twice (see its docstring): outgoing frames are written into
-one ``bytes`` with their headers, each payload byte copied (or masked) once.
+The frame rules are not written here: ``FrameReader`` is ``_reader_py.py``
+itself, compiled as ``framer._reader_c``, and the serializers are
+``_writer_py.py``'s, compiled as ``framer._writer_c``, both over the C
+kernels of ``_kernels_c`` (see those modules); ``mask``/``mask_inplace`` are
+``_kernels_c``'s.  What remains here is ``drain`` and ``Shortcut``, which
+``_fast_py`` still writes twice (see its docstring).
 """
 
-from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from libc.string cimport memcpy
-
-import os
+from cpython.bytes cimport PyBytes_GET_SIZE
 
 from wsproto.frame_protocol import Opcode
 
-from ._kernels_c cimport xor
 from ._reader_c cimport FrameReader as _Reader
+from ._writer_c cimport build_frames
 
 from ._kernels_c import _use_avx2, mask, mask_inplace
 from ._reader_c import FrameReader
+from ._writer_c import serialize_frames, serialize_parts, serialize_text
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
 
 # wsproto's Opcode (RFC 6455 section 5.2), as C ints.
-cdef int OP_CONTINUATION = Opcode.CONTINUATION
 cdef int OP_TEXT = Opcode.TEXT
 cdef int OP_BINARY = Opcode.BINARY
-
-cdef object _urandom = os.urandom
-
-
-cdef inline Py_ssize_t _header_size(Py_ssize_t length, bint masked) noexcept:
-    cdef Py_ssize_t size = 2 if length < 126 else (4 if length < 0x10000 else 10)
-    return size + 4 if masked else size
-
-
-cdef inline Py_ssize_t _write_header(unsigned char* out, int opcode, bint fin,
-                                     Py_ssize_t length, bint masked) noexcept:
-    cdef int m = 0x80 if masked else 0
-    cdef int i
-    out[0] = (opcode | 0x80) if fin else opcode
-    if length < 126:
-        out[1] = m | length
-        return 2
-    if length < 0x10000:
-        out[1] = m | 126
-        out[2] = (length >> 8) & 0xFF
-        out[3] = length & 0xFF
-        return 4
-    out[1] = m | 127
-    for i in range(8):
-        out[2 + i] = (<unsigned long long>length >> (8 * (7 - i))) & 0xFF
-    return 10
-
-
-cdef object _build(int opcode, const unsigned char* src, Py_ssize_t n, bint fin,
-                   Py_ssize_t max_frame_size, bint client):
-    """Frames for ``src[:n]`` in one new ``bytes``: each payload byte copied (or masked) once."""
-    cdef Py_ssize_t limit
-    cdef Py_ssize_t count
-    cdef Py_ssize_t total
-    cdef Py_ssize_t start
-    cdef Py_ssize_t chunk
-    cdef Py_ssize_t k
-    cdef unsigned char* out
-    cdef const unsigned char* keys = NULL
-    cdef bytes key_bytes
-    cdef object result
-    cdef bint last
-    if max_frame_size < 1:
-        raise ValueError("max_frame_size must be at least 1")
-    limit = max_frame_size if max_frame_size < n else (n if n > 0 else 1)
-    count = 1 if n == 0 else (n + limit - 1) // limit
-    total = n
-    start = 0
-    for k in range(count):
-        chunk = limit if n - start > limit else n - start
-        total += _header_size(chunk, client)
-        start += chunk
-    if client:
-        key_bytes = _urandom(4 * count)
-        keys = <const unsigned char*>PyBytes_AS_STRING(key_bytes)
-    result = PyBytes_FromStringAndSize(NULL, total)
-    out = <unsigned char*>PyBytes_AS_STRING(result)
-    start = 0
-    for k in range(count):
-        chunk = limit if n - start > limit else n - start
-        last = k == count - 1
-        out += _write_header(out, opcode, fin and last, chunk, client)
-        if client:
-            memcpy(out, keys + 4 * k, 4)
-            out += 4
-            xor(out, src + start, chunk, keys + 4 * k)
-        else:
-            memcpy(out, src + start, chunk)
-        out += chunk
-        start += chunk
-        opcode = OP_CONTINUATION
-    return result
-
-
-def serialize_frames(int opcode, payload, bint fin, Py_ssize_t max_frame_size, bint client):
-    """Serialize a message (or a piece of one) as frames of at most ``max_frame_size``.
-
-    See ``framer._fast_py.serialize_frames``.
-    """
-    cdef Py_buffer view
-    if type(payload) is bytes:
-        return _build(opcode, <const unsigned char*>PyBytes_AS_STRING(payload),
-                      PyBytes_GET_SIZE(payload), fin, max_frame_size, client)
-    PyObject_GetBuffer(payload, &view, PyBUF_SIMPLE)
-    try:
-        return _build(opcode, <const unsigned char*>view.buf, view.len, fin,
-                      max_frame_size, client)
-    finally:
-        PyBuffer_Release(&view)
-
-
-def serialize_parts(int opcode, payload, bint fin, Py_ssize_t max_frame_size, bint client):
-    """Frames of a message as a list of buffers, for ``writelines``/``sendmsg``.
-
-    See ``framer._fast_py.serialize_parts``.
-    """
-    cdef Py_ssize_t n = len(payload)
-    cdef Py_ssize_t start = 0
-    cdef Py_ssize_t chunk
-    cdef unsigned char header[14]
-    cdef Py_ssize_t size
-    cdef list parts
-    cdef object view
-    if client:
-        return [serialize_frames(opcode, payload, fin, max_frame_size, client)]
-    if max_frame_size < 1:
-        raise ValueError("max_frame_size must be at least 1")
-    if n <= max_frame_size:
-        size = _write_header(header, opcode, fin, n, False)
-        return [PyBytes_FromStringAndSize(<const char*>header, size), payload]
-    parts = []
-    view = memoryview(payload)
-    while start < n:
-        chunk = max_frame_size if n - start > max_frame_size else n - start
-        size = _write_header(header, opcode, fin and start + chunk >= n, chunk, False)
-        parts.append(PyBytes_FromStringAndSize(<const char*>header, size))
-        parts.append(view[start:start + chunk])
-        start += chunk
-        opcode = OP_CONTINUATION
-    return parts
-
-
-def serialize_text(str text, Py_ssize_t max_frame_size, Py_ssize_t max_message_size,
-                   bint client):
-    """Frames of one whole text message, or None if its UTF-8 exceeds ``max_message_size``.
-
-    See ``framer._fast_py.serialize_text``.  ASCII text is framed straight
-    from the ``str``'s own storage: no encoded copy is made.
-    """
-    cdef Py_ssize_t n
-    cdef const char* utf8 = PyUnicode_AsUTF8AndSize(text, &n)
-    if n > max_message_size:
-        return None
-    return _build(OP_TEXT, <const unsigned char*>utf8, n, True, max_frame_size, client)
 
 
 cdef class _Drain:
@@ -254,8 +116,7 @@ cdef class Shortcut:
         if self.open and type(text) is str:
             utf8 = PyUnicode_AsUTF8AndSize(text, &n)
             if n <= self._max_message:
-                return _build(OP_TEXT, <const unsigned char*>utf8, n, True, self._max_frame,
-                              self._client)
+                return build_frames(OP_TEXT, text, n, True, self._max_frame, self._client)
         return self._slow_send_text(text)
 
     def send_bytes(self, data):
@@ -264,6 +125,5 @@ cdef class Shortcut:
         if self.open and type(data) is bytes:
             n = PyBytes_GET_SIZE(data)
             if n <= self._max_message:
-                return _build(OP_BINARY, <const unsigned char*>PyBytes_AS_STRING(data), n, True,
-                              self._max_frame, self._client)
+                return build_frames(OP_BINARY, data, n, True, self._max_frame, self._client)
         return self._slow_send_bytes(data)

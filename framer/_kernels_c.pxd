@@ -1,7 +1,9 @@
-# The engine's C byte kernels, as the compiled reader sees them (see _kernels_c.pyx).
+# The engine's C byte kernels, as the compiled reader and writer see them (see
+# _kernels_c.pyx).
 #
-# _reader_c.pxd cimports these names over the Python ones _reader_py.py
-# imports from _kernels_py: same names, same meaning, C speed.
+# _reader_c.pxd and _writer_c.pxd cimport these names over the Python ones
+# _reader_py.py and _writer_py.py import from _kernels_py: same names, same
+# meaning, C speed.
 
 cimport cython
 from cpython.object cimport PyObject
@@ -51,3 +53,16 @@ cpdef object message_event(object cls, object data)
 cpdef object control_event(object cls, bytes payload)
 cdef void xor(unsigned char* dst, const unsigned char* src, Py_ssize_t n,
               const unsigned char* key) noexcept nogil
+
+
+# -- the send side (see _kernels_py)
+
+cpdef bytes frames_buffer(Py_ssize_t size)
+cpdef bytes frames_bytes(bytes out)
+cpdef str utf8(str text)
+cpdef Py_ssize_t utf8_size(str text) except -1
+cpdef bytes frame(int b0, int ext, Py_ssize_t length, object src, Py_ssize_t start,
+                  Py_ssize_t n, bytes keys, Py_ssize_t at)
+cpdef Py_ssize_t put_frame(bytes out, Py_ssize_t pos, int b0, int ext, Py_ssize_t length,
+                          object src, Py_ssize_t start, Py_ssize_t n, bytes keys,
+                          Py_ssize_t at) except -1

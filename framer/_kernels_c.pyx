@@ -6,8 +6,10 @@ the C in ``_kernels.c``: unmasking fused with the copy into the object the
 user gets, UTF-8 checked as it arrives and the ``str`` built once at its
 exact size and width, a message buffer that is a ``bytes`` object grown in
 place (a binary message's buffer becomes the user's ``bytes``), and events
-made without the frozen dataclass's ``__init__``.  No frame rule is here:
-those are in ``_reader_py``, compiled as ``_reader_c`` against this module.
+made without the frozen dataclass's ``__init__``, and outgoing frames laid
+out in one ``bytes`` of their exact size.  No frame rule is here: those are
+in ``_reader_py`` and ``_writer_py``, compiled as ``_reader_c`` and
+``_writer_c`` against this module.
 
 ``mask``, ``mask_inplace`` and ``_use_avx2`` are the Python-level kernels
 ``framer._fast`` exports.
@@ -25,6 +27,7 @@ from wsproto.events import TextMessage
 from ._kernels_py import INVALID_UTF8 as _INVALID, TRUNCATED_UTF8 as _TRUNCATED
 
 cdef extern from "Python.h":
+    const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
     int _PyBytes_Resize(PyObject** bytes, Py_ssize_t newsize) except -1
     int PyObject_GenericSetDict(object o, object value, void* context) except -1
     object PyObject_GenericGetDict(object o, void* context)
@@ -367,3 +370,82 @@ cdef class MessageBuffer:
 
 cpdef MessageBuffer message_buffer(Py_ssize_t limit):
     return MessageBuffer(limit)
+
+
+# -- the send side ------------------------------------------------------------------
+
+cpdef bytes frames_buffer(Py_ssize_t size):
+    # A new bytes object, not yet shared: the writer fills it in place.
+    return PyBytes_FromStringAndSize(NULL, size)
+
+
+cpdef bytes frames_bytes(bytes out):
+    return out
+
+
+cpdef str utf8(str text):
+    # The str itself: place() reads the UTF-8 CPython keeps in it (for ASCII
+    # text, its own storage), so nothing is encoded into a copy.
+    return text
+
+
+cpdef Py_ssize_t utf8_size(str text) except -1:
+    cdef Py_ssize_t size
+    PyUnicode_AsUTF8AndSize(text, &size)
+    return size
+
+
+cdef inline int _lay(unsigned char* p, int b0, int ext, Py_ssize_t length, object src,
+                     Py_ssize_t start, Py_ssize_t n, bytes keys, Py_ssize_t at) except -1:
+    """Write one frame at ``p`` (see ``_kernels_py.frame``)."""
+    cdef const unsigned char* key = NULL
+    cdef const unsigned char* data
+    cdef Py_buffer view
+    cdef Py_ssize_t size
+    cdef int i
+    cdef int code = length if ext == 0 else (126 if ext == 2 else 127)
+    p[0] = b0
+    p[1] = (code | 0x80) if at >= 0 else code
+    for i in range(ext):
+        p[2 + i] = (<unsigned long long>length >> (8 * (ext - 1 - i))) & 0xFF
+    p += 2 + ext
+    if at >= 0:
+        memcpy(p, PyBytes_AS_STRING(keys) + at, 4)
+        key = p
+        p += 4
+    if n == 0:
+        return 0
+    if type(src) is bytes:
+        data = <const unsigned char*>PyBytes_AS_STRING(src)
+    elif type(src) is str:
+        data = <const unsigned char*>PyUnicode_AsUTF8AndSize(src, &size)
+    else:
+        PyObject_GetBuffer(src, &view, PyBUF_SIMPLE)
+        try:
+            if key == NULL:
+                memcpy(p, <const unsigned char*>view.buf + start, n)
+            else:
+                framer_xor(p, <const unsigned char*>view.buf + start, n, key)
+        finally:
+            PyBuffer_Release(&view)
+        return 0
+    if key == NULL:
+        memcpy(p, data + start, n)
+    else:
+        framer_xor(p, data + start, n, key)
+    return 0
+
+
+cpdef bytes frame(int b0, int ext, Py_ssize_t length, object src, Py_ssize_t start,
+                  Py_ssize_t n, bytes keys, Py_ssize_t at):
+    cdef Py_ssize_t size = 2 + ext + (4 if at >= 0 else 0) + n
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
+    _lay(<unsigned char*>PyBytes_AS_STRING(out), b0, ext, length, src, start, n, keys, at)
+    return out
+
+
+cpdef Py_ssize_t put_frame(bytes out, Py_ssize_t pos, int b0, int ext, Py_ssize_t length,
+                          object src, Py_ssize_t start, Py_ssize_t n, bytes keys,
+                          Py_ssize_t at) except -1:
+    _lay(<unsigned char*>PyBytes_AS_STRING(out) + pos, b0, ext, length, src, start, n, keys, at)
+    return pos + 2 + ext + (4 if at >= 0 else 0) + n

@@ -1,7 +1,7 @@
 """The engine's byte kernels in Python: the pure twin's half of "rules once, kernels twice".
 
-The frame rules are written once, in ``_reader_py``; they move and check
-bytes only through the names below.  ``_kernels_c`` (over ``_kernels.c``)
+The frame rules are written once, in ``_reader_py`` and ``_writer_py``; they
+move and check bytes only through the names below.  ``_kernels_c`` (over ``_kernels.c``)
 has the same names with the same behaviour, and the compiled reader uses
 those instead (its ``.pxd`` cimports them over this module's imports, as
 aiohttp's reader does with its mask).  Nothing here knows a frame: only
@@ -14,7 +14,7 @@ A mask key is opaque to the rules: ``read_key`` makes one, ``NO_KEY`` means
 from __future__ import annotations
 
 from codecs import utf_8_decode
-from typing import TypeVar, Union
+from typing import Callable, TypeVar, Union
 
 from wsproto.events import BytesMessage, Ping, Pong, TextMessage
 
@@ -24,13 +24,19 @@ __all__ = [
     "TRUNCATED_UTF8",
     "MessageBuffer",
     "control_event",
+    "frames_buffer",
+    "frames_bytes",
+    "frame",
     "mask",
     "mask_inplace",
     "message_buffer",
     "message_event",
     "no_key",
+    "put_frame",
     "read_key",
     "unmask",
+    "utf8",
+    "utf8_size",
     "xor_key",
     "whole_bytes",
     "whole_text",
@@ -248,3 +254,52 @@ class MessageBuffer:
 def message_buffer(limit: int) -> MessageBuffer:
     """A new, empty :class:`MessageBuffer` for messages of at most ``limit`` bytes."""
     return MessageBuffer(limit)
+
+
+# -- the send side: frames written into one buffer ------------------------------------
+#
+# ``_writer_py`` decides each frame's header fields (the rules); these only
+# lay them out as bytes, with the payload.  Here the buffer is a list of
+# frames joined once at the end (joining one frame returns it as it is);
+# the compiled kernels write into one ``bytes`` of the exact size instead.
+
+frames_buffer: Callable[[int], list[bytes]] = [].__mul__
+"""``frames_buffer(size)``: a new, empty buffer for ``size`` bytes of frames
+(here a new empty list: an empty list times ``size``, made without a Python call)."""
+
+frames_bytes = b"".join
+"""The frames written into a :data:`frames_buffer`, as one ``bytes``."""
+
+utf8 = str.encode
+"""A text message's payload: its UTF-8 (the compiled kernel keeps the ``str``
+and reads the UTF-8 CPython caches in it, so ASCII text is not copied)."""
+
+utf8_size = len
+"""The size in bytes of a payload from :data:`utf8`."""
+
+
+def frame(b0: int, ext: int, length: int, src: Buffer, start: int, n: int, keys: bytes,
+          at: int) -> bytes:
+    """One frame as ``bytes``: the byte ``b0``; the mask bit (set if ``at`` is
+    not negative) with ``length`` in 7 bits (``ext`` is 0), or 126 then 16
+    bits (``ext`` is 2), or 127 then 64 bits (``ext`` is 8); the mask key
+    ``keys[at:at + 4]`` if masked; then ``src[start:start + n]``, masked
+    with that key if there is one."""
+    if at < 0:
+        if ext == 0:
+            return bytes((b0, length)) + src[start : start + n]
+        head = (((b0 << 8) | (126 if ext == 2 else 127)) << (8 * ext) | length)
+        return head.to_bytes(2 + ext, "big") + src[start : start + n]
+    key = keys[at : at + 4]
+    if ext == 0:
+        return bytes((b0, 0x80 | length)) + key + xor_key(src[start : start + n], key)
+    head = (((b0 << 8) | (0xFE if ext == 2 else 0xFF)) << (8 * ext) | length)
+    return head.to_bytes(2 + ext, "big") + key + xor_key(src[start : start + n], key)
+
+
+def put_frame(out: list[bytes], pos: int, b0: int, ext: int, length: int, src: Buffer,
+              start: int, n: int, keys: bytes, at: int) -> int:
+    """Append :func:`frame` to ``out`` (which holds ``pos`` bytes); the size it has then."""
+    piece = frame(b0, ext, length, src, start, n, keys, at)
+    out.append(piece)
+    return pos + len(piece)

@@ -96,6 +96,11 @@ def test_implementation_names_the_active_hot_path() -> None:
     assert framer._impl.FrameReader is module.FrameReader
     # Both twins' readers come from one source, _reader_py.py (compiled as _reader_c).
     assert framer._impl.FrameReader.__module__ == ("framer._reader_c" if compiled else "framer._reader_py")
+    # And their serializers from one source, _writer_py.py (compiled as _writer_c).
+    writer = "framer._writer_c" if compiled else "framer._writer_py"
+    for name in ("serialize_frames", "serialize_parts", "serialize_text"):
+        assert getattr(framer._impl, name) is getattr(module, name)
+        assert getattr(module, name).__module__ == writer
 
 
 def _implementation_with(value: str | None) -> str:

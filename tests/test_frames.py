@@ -170,6 +170,55 @@ def test_serialize_accepts_bytearray_and_memoryview(impl: ModuleType) -> None:
     assert impl.serialize_frames(OP_BINARY, memoryview(payload), True, 20, False) == expected
 
 
+@pytest.mark.parametrize("length", [0, 125, 126, 65535, 65536, 70000])
+@pytest.mark.parametrize("max_frame", [1000, 65536, BIG])
+def test_serialize_parts_are_serialize_frames_without_the_copy(
+    impl: ModuleType, length: int, max_frame: int
+) -> None:
+    payload = os.urandom(length)
+    parts = impl.serialize_parts(OP_BINARY, payload, True, max_frame, False)
+    assert b"".join(parts) == impl.serialize_frames(OP_BINARY, payload, True, max_frame, False)
+    if length <= max_frame:
+        assert len(parts) == 2 and parts[1] is payload  # passed through, not copied
+    else:
+        # Views of the payload, not copies of it.
+        assert all(isinstance(p, memoryview) and p.obj is payload for p in parts[1::2])
+
+
+def test_serialize_parts_as_a_client_is_one_masked_bytes(impl: ModuleType) -> None:
+    payload = os.urandom(300)
+    (data,) = impl.serialize_parts(OP_BINARY, payload, False, 100, True)
+    frames = parse_frames(data)
+    assert [(f.opcode, f.fin, f.payload) for f in frames] == [
+        (OP_BINARY, False, payload[:100]), (OP_CONT, False, payload[100:200]),
+        (OP_CONT, False, payload[200:]),
+    ]
+    assert all(f.key is not None for f in frames)
+
+
+@pytest.mark.parametrize("client", [False, True])
+def test_serialize_text_limits_the_utf8_size_at_its_exact_boundary(
+    impl: ModuleType, client: bool
+) -> None:
+    text = "h\u00e9llo \U0001f600" * 20  # 11 UTF-8 bytes per repetition: 220 in all
+    size = len(text.encode("utf-8"))
+    assert impl.serialize_text(text, 100, size - 1, client) is None
+    frames = parse_frames(impl.serialize_text(text, 100, size, client))
+    assert [(f.opcode, f.fin, len(f.payload)) for f in frames] == [
+        (OP_TEXT, False, 100), (OP_CONT, False, 100), (OP_CONT, True, 20),
+    ]
+    assert b"".join(f.payload for f in frames) == text.encode("utf-8")
+    assert all((f.key is not None) == client for f in frames)
+
+
+def test_serialize_refuses_a_max_frame_size_under_one(impl: ModuleType) -> None:
+    for call in (lambda: impl.serialize_frames(OP_BINARY, b"ab", True, 0, False),
+                 lambda: impl.serialize_parts(OP_BINARY, b"ab", True, 0, False),
+                 lambda: impl.serialize_text("ab", 0, 10, False)):
+        with pytest.raises(ValueError, match="max_frame_size must be at least 1"):
+            call()
+
+
 # -- FrameReader: messages ----------------------------------------------------
 
 
