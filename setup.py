@@ -1,7 +1,9 @@
 """Build framer's optional C extensions: ``framer._fast`` (``framer/_fast.pyx``),
 the frame reader ``framer._reader_c`` (compiled from ``framer/_reader_py.py``
 through ``framer/_reader_c.pxd``), the frame writer ``framer._writer_c`` (from
-``framer/_writer_py.py`` through ``framer/_writer_c.pxd``) and the byte kernels ``framer._kernels_c``
+``framer/_writer_py.py`` through ``framer/_writer_c.pxd``), the open connection ``framer._open_c``
+(from ``framer/_open_py.py`` through ``framer/_open_c.pxd``), ``WSConnection``
+as ``framer._connection_c`` (from ``framer/_connection.py``) and the byte kernels ``framer._kernels_c``
 (``framer/_kernels_c.pyx`` over ``framer/_kernels.c``).
 
 Everything else about the package is in pyproject.toml.  The extension is
@@ -86,10 +88,15 @@ def _extensions() -> list[Extension]:
         # The send side's frame rules, compiled from _writer_py.py the same way.
         Extension("framer._writer_c", ["framer/_writer_py.py"],
                   depends=["framer/_writer_c.pxd", "framer/_kernels_c.pxd"], **here),
-        # The compiled twin's interface (and Shortcut).
-        Extension("framer._fast", ["framer/_fast.pyx"],
-                  depends=["framer/_reader_c.pxd", "framer/_writer_c.pxd", "framer/_kernels_c.pxd"],
-                  **here),
+        # The open connection's rules, compiled from _open_py.py the same way.
+        Extension("framer._open_c", ["framer/_open_py.py"],
+                  depends=["framer/_open_c.pxd", "framer/_reader_c.pxd", "framer/_writer_c.pxd",
+                           "framer/_kernels_c.pxd"], **here),
+        # WSConnection, compiled from _connection.py the same way (an extension type).
+        Extension("framer._connection_c", ["framer/_connection.py"],
+                  depends=["framer/_connection_c.pxd"], **here),
+        # The compiled twin's interface: the names above, gathered.
+        Extension("framer._fast", ["framer/_fast.pyx"], **here),
     ]
     # Annotations are for mypy; the .pxd files alone give Cython its C types.
     directives = {"language_level": "3", "annotation_typing": False,

@@ -7,13 +7,17 @@ hot path (``"compiled"``) or its pure-Python twin (``"pure"``) is active.
 
 Modules:
 
-* ``_connection``: ``WSConnection``, the handshake and the connection's state machine;
-* ``_fast_py``: the pure twin of the hot path (frame reader, masking, serializers, ``Shortcut``), the reference;
-* ``_fast`` (``_fast.pyx``, typed by ``_fast.pyi``): its compiled twin;
-* ``_reader_py``: the frame reader's rules, written once: the pure twin's reader, and
-  compiled by Cython through ``_reader_c.pxd`` as the compiled twin's (``framer._reader_c``);
-* ``_writer_py``: the send side's frame rules (serializers), written once in the same way,
-  compiled through ``_writer_c.pxd`` as ``framer._writer_c``;
+* ``_connection``: ``WSConnection``, the opening handshake; it then delegates to the open connection;
+  compiled through ``_connection_c.pxd`` as ``framer._connection_c``, the compiled twin's class;
+* ``_open_py``: ``OpenConnection``, the connection once open (its state machine, what is sent
+  when, the order of events), written once: the pure twin's, and compiled by Cython through
+  ``_open_c.pxd`` as the compiled twin's (``framer._open_c``);
+* ``_reader_py``: the frame reader's rules, written once in the same way (``_reader_c.pxd``,
+  ``framer._reader_c``);
+* ``_writer_py``: the send side's frame rules (serializers), written once in the same way
+  (``_writer_c.pxd``, ``framer._writer_c``);
+* ``_fast_py``: the pure twin's interface (the names above, and masking), the reference;
+* ``_fast`` (``_fast.pyx``, typed by ``_fast.pyi``): the compiled twin's, the same names compiled;
 * ``_kernels_py``/``_kernels_c``: the byte kernels the reader's and writer's rules call
   (unmasking, UTF-8, the message buffer, events, laying frames out), in Python and in C
   over ``_kernels.c``;
@@ -23,7 +27,6 @@ Modules:
 * ``_impl``: picks the twin at import (``FRAMER_NO_EXTENSIONS``);
 * ``_limits``: ``Limits``, API Gateway's frame and message sizes;
 * ``_errors``: the local and remote protocol errors, ``ProtocolViolation``;
-* ``_deflate``: permessage-deflate (RFC 7692): negotiation and bounded inflate;
 * ``_wire``: one frame encoder and a raw frame reader, for ``testing`` and ``conform``;
 * ``router``, ``asyncio``, ``controlplane``, ``functions``, ``template``,
   ``testing``, ``conform``: the router, the gateway server, the local
@@ -36,6 +39,8 @@ Modules:
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from wsproto.connection import ConnectionState, ConnectionType
 from wsproto.events import (
@@ -52,10 +57,15 @@ from wsproto.events import (
     TextMessage,
 )
 
-from ._connection import WSConnection
 from ._deflate import PerMessageDeflate
 from ._errors import LocalProtocolError, MessageTooBigError, ProtocolViolation, RemoteProtocolError
 from ._impl import implementation
+
+if TYPE_CHECKING or implementation == "pure":
+    from ._connection import WSConnection
+else:
+    # The same source compiled as an extension type (setup.py, _connection_c.pxd).
+    from ._connection_c import WSConnection
 from ._limits import API_GATEWAY_MAX_FRAME_SIZE, API_GATEWAY_MAX_MESSAGE_SIZE, Limits
 
 __version__ = "0.1.0"

@@ -1,11 +1,14 @@
 """Types of the compiled twin; it has the same interface as ``framer._fast_py``."""
 
-from collections import deque
-from typing import Callable, Iterator, Union
+from collections.abc import Iterable, Iterator
+from typing import Union
 
+from wsproto.connection import ConnectionState
 from wsproto.events import Event
 
-from ._deflate import Inflater
+from ._deflate import Deflater, Inflater
+from ._errors import ProtocolViolation
+from ._limits import Limits
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -18,10 +21,6 @@ def serialize_frames(
 def serialize_parts(
     opcode: int, payload: Buffer, fin: bool, max_frame_size: int, client: bool
 ) -> list[Buffer]: ...
-def serialize_text(
-    text: str, max_frame_size: int, max_message_size: int, client: bool
-) -> bytes | None: ...
-def drain(queue: deque[Event]) -> Iterator[Event]: ...
 
 class FrameReader:
     closed: bool
@@ -40,23 +39,23 @@ class FrameReader:
     def buffered(self) -> int: ...
     def feed(self, data: Buffer) -> list[Event]: ...
 
-class Shortcut:
-    open: bool
-    drain_only: bool
+class OpenConnection:
+    violation: ProtocolViolation | None
     def __init__(
         self,
         reader: FrameReader,
-        queue: deque[Event],
-        max_frame_size: int,
-        max_message_size: int,
         client: bool,
-        slow_receive: Callable[[Buffer | None], None],
-        slow_send_text: Callable[[str], bytes],
-        slow_send_bytes: Callable[[Buffer], bytes],
-        on_done: Callable[[list[Event]], None],
-        slow_events: Callable[[], Iterator[Event]],
+        limits: Limits,
+        deflater: Deflater | None,
+        events: Iterable[Event],
     ) -> None: ...
+    @property
+    def state(self) -> ConnectionState: ...
+    @property
+    def buffered(self) -> int: ...
     def receive_data(self, data: Buffer | None) -> None: ...
     def events(self) -> Iterator[Event]: ...
+    def send(self, event: Event) -> bytes: ...
     def send_text(self, text: str) -> bytes: ...
     def send_bytes(self, data: Buffer) -> bytes: ...
+    def send_bytes_parts(self, data: Buffer) -> list[Buffer]: ...

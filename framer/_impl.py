@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
-from typing import TYPE_CHECKING
 
-__all__ = ["FrameReader", "Shortcut", "drain", "implementation", "load", "mask", "serialize_frames", "serialize_parts",
-           "serialize_text"]
+__all__ = ["implementation", "load", "twin"]
 
 _TRUE = {"1", "true", "yes"}
 
@@ -52,22 +50,5 @@ def _select() -> tuple[ModuleType, str]:
 
 _module, implementation = _select()
 
-if TYPE_CHECKING:
-    # Both twins have one interface; the pure one is its reference.
-    from ._fast_py import (
-        FrameReader,
-        Shortcut,
-        drain,
-        mask,
-        serialize_frames,
-        serialize_parts,
-        serialize_text,
-    )
-else:
-    FrameReader = _module.FrameReader
-    Shortcut = _module.Shortcut
-    drain = _module.drain
-    mask = _module.mask
-    serialize_frames = _module.serialize_frames
-    serialize_parts = _module.serialize_parts
-    serialize_text = _module.serialize_text
+twin: ModuleType = _module
+"""The active twin's module: ``FrameReader``, ``OpenConnection``, ``mask``..."""

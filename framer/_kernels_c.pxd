@@ -66,3 +66,11 @@ cpdef bytes frame(int b0, int ext, Py_ssize_t length, object src, Py_ssize_t sta
 cpdef Py_ssize_t put_frame(bytes out, Py_ssize_t pos, int b0, int ext, Py_ssize_t length,
                           object src, Py_ssize_t start, Py_ssize_t n, bytes keys,
                           Py_ssize_t at) except -1
+
+
+# -- the event queue (see _kernels_py)
+
+cdef class Drain:
+    cdef object _queue
+
+cpdef Drain drain(object queue)

@@ -449,3 +449,24 @@ cpdef Py_ssize_t put_frame(bytes out, Py_ssize_t pos, int b0, int ext, Py_ssize_
                           Py_ssize_t at) except -1:
     _lay(<unsigned char*>PyBytes_AS_STRING(out) + pos, b0, ext, length, src, start, n, keys, at)
     return pos + 2 + ext + (4 if at >= 0 else 0) + n
+
+
+# -- the event queue ------------------------------------------------------------------
+
+cdef class Drain:
+    """Iterator over a deque of events that removes each event it yields."""
+
+    def __cinit__(self, queue):
+        self._queue = queue
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._queue:
+            return self._queue.popleft()
+        raise StopIteration
+
+
+cpdef Drain drain(object queue):
+    return Drain(queue)

@@ -14,9 +14,10 @@ A mask key is opaque to the rules: ``read_key`` makes one, ``NO_KEY`` means
 from __future__ import annotations
 
 from codecs import utf_8_decode
-from typing import Callable, TypeVar, Union
+from collections import deque
+from typing import Callable, Iterator, TypeVar, Union
 
-from wsproto.events import BytesMessage, Ping, Pong, TextMessage
+from wsproto.events import BytesMessage, Event, Ping, Pong, TextMessage
 
 __all__ = [
     "INVALID_UTF8",
@@ -24,6 +25,7 @@ __all__ = [
     "TRUNCATED_UTF8",
     "MessageBuffer",
     "control_event",
+    "drain",
     "frames_buffer",
     "frames_bytes",
     "frame",
@@ -303,3 +305,17 @@ def put_frame(out: list[bytes], pos: int, b0: int, ext: int, length: int, src: B
     piece = frame(b0, ext, length, src, start, n, keys, at)
     out.append(piece)
     return pos + len(piece)
+
+
+# -- the event queue -----------------------------------------------------------------
+
+
+def drain(queue: deque[Event]) -> Iterator[Event]:
+    """Iterate over ``queue``, removing each event as it is yielded.
+
+    Events left when the caller stops iterating stay queued; events added
+    while it iterates are yielded too.  (The compiled kernel is an iterator
+    object of its own type; here a generator is the cheapest.)
+    """
+    while queue:
+        yield queue.popleft()

@@ -7,7 +7,7 @@
 
 import cython
 
-from ._kernels_c cimport frame, frames_buffer, frames_bytes, put_frame, utf8, utf8_size
+from ._kernels_c cimport frame, frames_buffer, frames_bytes, put_frame
 
 cdef int _CONTINUATION, _TEXT
 cdef object _urandom
@@ -17,7 +17,7 @@ cdef int _length_bytes(Py_ssize_t length) noexcept
 @cython.locals(head=Py_ssize_t, out=bytes, limit=Py_ssize_t, count=Py_ssize_t,
                last=Py_ssize_t, last_ext=int, limit_ext=int, keys=bytes, pos=Py_ssize_t,
                start=Py_ssize_t, k=Py_ssize_t, final=bint, chunk=Py_ssize_t)
-cdef bytes build_frames(int opcode, object payload, Py_ssize_t n, bint fin,
+cpdef bytes build_frames(int opcode, object payload, Py_ssize_t n, bint fin,
                         Py_ssize_t max_frame_size, bint client)
 
 cpdef bytes serialize_frames(int opcode, object payload, bint fin, Py_ssize_t max_frame_size,
@@ -28,7 +28,3 @@ cpdef list serialize_parts(int opcode, object payload, bint fin, Py_ssize_t max_
                            bint client)
 
 cdef bytes _header(int opcode, bint fin, Py_ssize_t length)
-
-@cython.locals(n=Py_ssize_t)
-cpdef object serialize_text(str text, Py_ssize_t max_frame_size, Py_ssize_t max_message_size,
-                            bint client)

@@ -23,9 +23,9 @@ from typing import Union
 
 from wsproto.frame_protocol import Opcode
 
-from ._kernels_py import frame, frames_buffer, frames_bytes, put_frame, utf8, utf8_size
+from ._kernels_py import frame, frames_buffer, frames_bytes, put_frame
 
-__all__ = ["serialize_frames", "serialize_parts", "serialize_text"]
+__all__ = ["build_frames", "serialize_frames", "serialize_parts"]
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -121,13 +121,3 @@ def _header(opcode: int, fin: bool, length: int) -> bytes:
     """An unmasked frame's header on its own."""
     return frame((opcode | 0x80) if fin else opcode, _length_bytes(length), length, b"", 0, 0,
                  b"", -1)
-
-
-def serialize_text(text: str, max_frame_size: int, max_message_size: int,
-                   client: bool) -> bytes | None:
-    """Frames of one whole text message, or None if its UTF-8 exceeds ``max_message_size``."""
-    payload = utf8(text)
-    n = utf8_size(payload)
-    if n > max_message_size:
-        return None
-    return build_frames(_TEXT, payload, n, True, max_frame_size, client)

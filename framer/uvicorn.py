@@ -67,7 +67,7 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
-from ._connection import WSConnection
+from . import WSConnection
 from ._deflate import PerMessageDeflate
 from ._limits import Limits
 

@@ -93,14 +93,15 @@ def test_implementation_names_the_active_hot_path() -> None:
     assert framer.implementation in ("pure", "compiled")
     compiled = framer.implementation == "compiled"
     module = importlib.import_module("framer._fast" if compiled else "framer._fast_py")
-    assert framer._impl.FrameReader is module.FrameReader
-    # Both twins' readers come from one source, _reader_py.py (compiled as _reader_c).
-    assert framer._impl.FrameReader.__module__ == ("framer._reader_c" if compiled else "framer._reader_py")
-    # And their serializers from one source, _writer_py.py (compiled as _writer_c).
-    writer = "framer._writer_c" if compiled else "framer._writer_py"
-    for name in ("serialize_frames", "serialize_parts", "serialize_text"):
-        assert getattr(framer._impl, name) is getattr(module, name)
-        assert getattr(module, name).__module__ == writer
+    assert framer._impl.twin is module
+    # Each rule has one source: the reader's _reader_py.py, the serializers'
+    # _writer_py.py, the open connection's _open_py.py; the compiled twin is
+    # those very files compiled (as _reader_c, _writer_c, _open_c).
+    suffix = "_c" if compiled else "_py"
+    assert module.OpenConnection.__module__ == "framer._open" + suffix
+    assert module.FrameReader.__module__ == "framer._reader" + suffix
+    for name in ("serialize_frames", "serialize_parts"):
+        assert getattr(module, name).__module__ == "framer._writer" + suffix
 
 
 def _implementation_with(value: str | None) -> str:

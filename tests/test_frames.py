@@ -26,11 +26,12 @@ from _support import (
     close_payload,
     frame,
     header,
+    open_receiver,
     open_wsproto,
     parse_frames,
     xor,
 )
-from framer import ConnectionType
+from framer import ConnectionType, Limits, MessageTooBigError, WSConnection
 
 BIG = 2**25
 
@@ -197,13 +198,21 @@ def test_serialize_parts_as_a_client_is_one_masked_bytes(impl: ModuleType) -> No
 
 
 @pytest.mark.parametrize("client", [False, True])
-def test_serialize_text_limits_the_utf8_size_at_its_exact_boundary(
+def test_send_text_limits_the_utf8_size_at_its_exact_boundary(
     impl: ModuleType, client: bool
 ) -> None:
     text = "h\u00e9llo \U0001f600" * 20  # 11 UTF-8 bytes per repetition: 220 in all
     size = len(text.encode("utf-8"))
-    assert impl.serialize_text(text, 100, size - 1, client) is None
-    frames = parse_frames(impl.serialize_text(text, 100, size, client))
+    name = "pure" if impl.__name__ == "framer._fast_py" else "compiled"
+    peer = ConnectionType.SERVER if client else ConnectionType.CLIENT
+
+    def sender(max_message_size: int) -> WSConnection:
+        limits = Limits(max_frame_size=100, max_message_size=max_message_size)
+        return open_receiver(peer, limits, name)
+
+    with pytest.raises(MessageTooBigError):
+        sender(size - 1).send_text(text)
+    frames = parse_frames(sender(size).send_text(text))
     assert [(f.opcode, f.fin, len(f.payload)) for f in frames] == [
         (OP_TEXT, False, 100), (OP_CONT, False, 100), (OP_CONT, True, 20),
     ]
@@ -213,8 +222,7 @@ def test_serialize_text_limits_the_utf8_size_at_its_exact_boundary(
 
 def test_serialize_refuses_a_max_frame_size_under_one(impl: ModuleType) -> None:
     for call in (lambda: impl.serialize_frames(OP_BINARY, b"ab", True, 0, False),
-                 lambda: impl.serialize_parts(OP_BINARY, b"ab", True, 0, False),
-                 lambda: impl.serialize_text("ab", 0, 10, False)):
+                 lambda: impl.serialize_parts(OP_BINARY, b"ab", True, 0, False)):
         with pytest.raises(ValueError, match="max_frame_size must be at least 1"):
             call()
 
