@@ -17,6 +17,7 @@ which pytest removes later.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -105,7 +106,8 @@ def test_fastapi_app_talks_to_headless_chromium(tmp_path: Path) -> None:
             try:
                 await asyncio.wait_for(done.wait(), 6 * TIMEOUT)
             finally:
-                os.killpg(browser.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):  # every Chromium process already gone
+                    os.killpg(browser.pid, signal.SIGKILL)
                 await browser.wait()
 
     asyncio.run(main())
