@@ -98,6 +98,16 @@ def frame_header(opcode: int, fin: bool, length: int, key: bytes | None) -> byte
     return head + key if key is not None else head
 
 
+def upgrade_request(path: str, *, host: str = "127.0.0.1", extensions: str = "") -> bytes:
+    """A client's opening handshake (RFC 6455 section 4.1), with a fresh key."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    offer = f"Sec-WebSocket-Extensions: {extensions}\r\n" if extensions else ""
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
+    ).encode()
+
+
 def client_frames(payload: bytes, opcode: int, frame_size: int, rng: random.Random) -> list[bytes]:
     """``payload`` as masked client frames of at most ``frame_size`` bytes, one key each."""
     frames = []
@@ -397,16 +407,11 @@ def open_picows(listener: Any = None, copy: bool = False) -> tuple[Any, FakeTran
     proto = idle_loop().run_until_complete(make())
     transport = FakeTransport(copy)
     proto.connection_made(transport)
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
+    request = upgrade_request("/", host="localhost")
     buffer = proto.get_buffer(-1)
     buffer[: len(request)] = request
     proto.buffer_updated(len(request))
     assert transport.out and bytes(transport.out[0]).startswith(b"HTTP/1.1 101"), transport.out
     transport.out.clear()
     return proto, transport
-
 

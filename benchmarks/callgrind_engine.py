@@ -9,10 +9,22 @@ runs in its own process under ``valgrind --tool=callgrind``, twice: with
 the two totals, divided by ``N``, is the cost of one repetition with start-up,
 imports and warm-up cancelled out (with ``PYTHONHASHSEED=0``, so that dict
 probing is the same in every run, and with what was imported frozen out of
-the garbage collector's way: a full collection then costs what the run made).  An op is what a server does with the
-engine through ``WSConnection`` (in the OPEN state, after a real in-memory
-handshake): ``receive_data`` of a read and draining ``events()``, or one
-``send_text``/``send_bytes``.
+the garbage collector's way: a full collection then costs what the run made).
+
+glibc's malloc thresholds are pinned in every child (``GLIBC_TUNABLES``, see
+``MALLOC_TUNABLES``; any value set in the caller's environment is replaced).
+Left alone, glibc raises its mmap threshold to the size of a freed mmapped
+block larger than it (and its trim threshold to twice that), so what the
+interpreter's start-up and the warm-up happened to free decides whether a
+block of a given size is mmapped or on the heap, and whether a free trims
+the heap: counts then move with that layout (a change that frees one large
+block elsewhere shifts them), not only with the code.  Setting the
+thresholds turns the dynamic adjustment off (mallopt(3)): every block under
+32 MiB is on the heap, and the heap is never trimmed during a run.
+
+An op is what a server does with the engine through ``WSConnection`` (in the
+OPEN state, after a real in-memory handshake): ``receive_data`` of a read and
+draining ``events()``, or one ``send_text``/``send_bytes``.
 
 Ops (server side; the client frames are masked, as a browser's are):
 
@@ -41,6 +53,14 @@ ROOT = Path(__file__).resolve().parent.parent
 OPS = ("recv_text64", "recv_bin32k", "recv_frag_text", "send_text64", "send_bin32k")
 IMPLS = ("compiled", "pure")
 WARMUP = 200
+#: glibc's malloc thresholds in every child: mmap at 32 MiB (the ceiling of
+#: glibc's dynamic threshold on 64-bit), trim at 1 GiB (never, in a run), the
+#: default top pad (128 KiB) pinned too.
+MALLOC_TUNABLES = ":".join((
+    "glibc.malloc.mmap_threshold=33554432",
+    "glibc.malloc.trim_threshold=1073741824",
+    "glibc.malloc.top_pad=131072",
+))
 
 
 def _frame(opcode: int, fin: bool, payload: bytes, key: bytes) -> bytes:
@@ -122,7 +142,8 @@ def _instructions(impl: str, op: str, count: int) -> int:
         done = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
              sys.executable, __file__, "--child", impl, op, str(count)],
-            capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "0"},
+            capture_output=True, text=True, cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": "0", "GLIBC_TUNABLES": MALLOC_TUNABLES},
         )
         found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
         if done.returncode or not found:

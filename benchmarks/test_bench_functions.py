@@ -28,15 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from _harness import QUICK
 
 from framer.functions import Function, InProcessRunner, Returned, WorkerRunner, load_handler
 
-QUICK = os.environ.get("FRAMER_BENCH_QUICK", "").strip().lower() in ("1", "true", "yes")
 INVOCATIONS = 200 if QUICK else 3000  # per round
 ROUNDS = 1 if QUICK else 5
 

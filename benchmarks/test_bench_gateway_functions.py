@@ -5,8 +5,8 @@ runner: the message path before functions), against a websockets echo server,
 all in one run, 10 connections.
 
 Each server runs in its own subprocess; the load generator is
-``test_bench_server``'s (pre-masked frames, round trips driven from
-``data_received``).  Worker mode costs one IPC round trip per message (the
+``_server_harness``'s, as in ``test_bench_server`` (pre-masked frames, round
+trips driven from ``data_received``).  Worker mode costs one IPC round trip per message (the
 event to the worker, the result back); issue 12 asks for at least 7,500
 msg/s here (10x serverless-offline's ~750 msg/s at 10 connections,
 shared/reference/anchor-benchmarks.md "End to end").  Compare within a run:
@@ -17,22 +17,26 @@ Run:   pytest benchmarks/test_bench_gateway_functions.py --benchmark-only -s
 
 from __future__ import annotations
 
-import asyncio
 import os
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
-
-from test_bench_server import ROOT, WEBSOCKETS_SERVER, _masked_text_frame, _open, _Process
+from _harness import QUICK
+from _server_harness import (
+    WEBSOCKETS_ECHO_SERVER,
+    Served,
+    echo_load,
+    server_fixture,
+    timed_rounds,
+    unthrottled_demo,
+)
 
 CLIENTS = 10
-MESSAGES = 300 if os.environ.get("FRAMER_BENCH_QUICK") else 1000  # per client per round
+MESSAGES = 300 if QUICK else 1000  # per client per round
 ROUNDS = 3
-PAYLOAD = b"x" * 64
 
 # tests/server/unthrottled_demo.py (the demo with its throttling raised), served
 # with a runner; MODE is replaced per row.
-_UNTHROTTLED = (ROOT / "tests" / "server" / "unthrottled_demo.py").read_text()
+_UNTHROTTLED = unthrottled_demo()
 _SERVE = 'serve(demo, "127.0.0.1", 0, log_messages=False)'
 assert _SERVE in _UNTHROTTLED, "unthrottled_demo.py changed: update this benchmark"
 FRAMER_SERVER = (
@@ -47,43 +51,18 @@ SERVERS = {
         "logging.basicConfig(level=logging.INFO, filename='/dev/null')"), "/dev"),
     "framer-in-process": (FRAMER_SERVER.replace("MODE", "'in-process'"), "/dev"),
     "framer-plain-call": (FRAMER_SERVER.replace("MODE", "'plain'"), "/dev"),
-    "websockets": (WEBSOCKETS_SERVER, "/"),
+    "websockets": (WEBSOCKETS_ECHO_SERVER, "/"),
 }
 
 
-@pytest.fixture(scope="module", params=list(SERVERS))
-def server(request: Any) -> Iterator[tuple[str, _Process, str]]:
-    code, path = SERVERS[request.param]
-    proc = _Process(code)
-    yield request.param, proc, path
-    proc.stop()
+server = server_fixture(SERVERS)
 
 
-async def _load(port: int, path: str) -> float:
-    import time
-
-    clients = await _open(port, path, CLIENTS, 2 + len(PAYLOAD))
-    frames = [_masked_text_frame(PAYLOAD) for _ in clients]
-    await asyncio.gather(*(c.roundtrips(f, 50, []) for c, f in zip(clients, frames)))  # warm
-    latencies: list[float] = []
-    t0 = time.perf_counter()
-    await asyncio.gather(*(c.roundtrips(f, MESSAGES, latencies) for c, f in zip(clients, frames)))
-    elapsed = time.perf_counter() - t0
-    for c in clients:
-        c.transport.close()
-    return len(latencies) / elapsed
-
-
-def test_gateway_echo_with_functions(benchmark: Any, server: tuple[str, _Process, str]) -> None:
+def test_gateway_echo_with_functions(benchmark: Any, server: Served) -> None:
     """10 clients x MESSAGES round trips of 64 B through the demo's $default route."""
     name, proc, path = server
-    results: list[float] = []
-
-    def run() -> None:
-        results.append(asyncio.run(_load(proc.port, path)))
-
-    benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
-    best = max(results)
+    runs = timed_rounds(benchmark, lambda: echo_load(proc.port, path, CLIENTS, MESSAGES, warmup=50), ROUNDS)
+    best = max(run.msgs_per_s for run in runs)
     load = os.getloadavg()[0]
     benchmark.extra_info.update({"server": name, "clients": CLIENTS, "msgs_per_s": best,
                                  "loadavg_1min": load})

@@ -19,21 +19,16 @@ Quick: FRAMER_BENCH_QUICK=1 pytest benchmarks/test_bench_memory.py --benchmark-o
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 import resource
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from _harness import QUICK
+from _server_harness import ServerProcess, UpgradeClient, close_all, connect, timed_rounds
 
-QUICK = os.environ.get("FRAMER_BENCH_QUICK", "").lower() in ("1", "true", "yes")
 COUNTS = [100, 500] if QUICK else [1000, 10000]
-ROOT = Path(__file__).resolve().parent.parent
 MARGIN = 200  # descriptors besides the connections (pipes, the listener, imports)
 
 SERVER = """
@@ -69,49 +64,27 @@ async def main():
                 fut = asyncio.run_coroutine_threadsafe(asyncio.sleep(0, stats()), loop)
                 print(json.dumps(fut.result()), flush=True)
         threading.Thread(target=answer, daemon=True).start()
-        print(json.dumps({"port": server.port, "nofile": hard}), flush=True)
+        print(server.port, hard, flush=True)
         await server.serve_forever()
 asyncio.run(main())
 """
 
 
-class ServerProcess:
-    def __init__(self) -> None:
-        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
-        )
-        hello = json.loads(self._line())
-        self.port = int(hello["port"])
-        self.nofile = int(hello["nofile"])
+class StatsServer(ServerProcess):
+    """The server above: its first line is its port and its descriptor limit; it answers ``stats``."""
 
-    def _line(self) -> str:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("benchmark server exited")
-        return line
+    def __init__(self) -> None:
+        super().__init__(SERVER, stdin=True)
+        self.nofile = int(self.hello[1])
 
     def stats(self) -> dict[str, int]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("stats\n")
-        self.proc.stdin.flush()
-        return json.loads(self._line())  # type: ignore[no-any-return]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        return json.loads(self.ask("stats"))  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
-    proc = ServerProcess()
-    yield proc
-    proc.stop()
+def server() -> Iterator[StatsServer]:
+    with StatsServer() as proc:
+        yield proc
 
 
 def _raise_own_fd_limit(needed: int) -> bool:
@@ -126,60 +99,16 @@ def _raise_own_fd_limit(needed: int) -> bool:
     return target >= needed
 
 
-class _Idle(asyncio.Protocol):
-    """Handshake, then nothing."""
-
-    def __init__(self) -> None:
-        self.head = bytearray()
-        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.transport: Any = None
-
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-        key = base64.b64encode(os.urandom(16)).decode()
-        transport.write(
-            f"GET /dev HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-        )
-
-    def data_received(self, data: bytes) -> None:
-        if not self.opened.done():
-            self.head += data
-            if b"\r\n\r\n" in self.head:
-                if self.head.startswith(b"HTTP/1.1 101"):
-                    self.opened.set_result(None)
-                else:
-                    self.opened.set_exception(RuntimeError(bytes(self.head[:60]).decode()))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(ConnectionError("closed before the handshake completed"))
-
-
-async def _open_idle(port: int, count: int) -> list[_Idle]:
-    loop = asyncio.get_running_loop()
-    clients: list[_Idle] = []
-    batch = 200
-    for start in range(0, count, batch):
-        made = await asyncio.gather(*(
-            loop.create_connection(_Idle, "127.0.0.1", port) for _ in range(min(batch, count - start))
-        ))
-        opened = [client for _, client in made]
-        await asyncio.wait_for(asyncio.gather(*(c.opened for c in opened)), 30)
-        clients += opened
-    return clients
-
-
-async def _measure(server: ServerProcess, count: int) -> dict[str, float]:
+async def _measure(server: StatsServer, count: int) -> dict[str, float]:
     await asyncio.sleep(0.3)
     before = server.stats()
     started = time.perf_counter()
-    clients = await _open_idle(server.port, count)
+    # 200 handshakes at a time, each batch within 30 s.
+    clients = await connect(server.port, lambda: UpgradeClient("/dev"), count, batch=200, timeout=30)
     opened_in = time.perf_counter() - started
     await asyncio.sleep(1.0)
     after = server.stats()
-    for c in clients:
-        c.transport.close()
+    close_all(clients)
     deadline = time.monotonic() + 30
     while server.stats()["open"] and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
@@ -193,17 +122,11 @@ async def _measure(server: ServerProcess, count: int) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("count", COUNTS)
-def test_memory_per_idle_connection(benchmark: Any, server: ServerProcess, count: int) -> None:
+def test_memory_per_idle_connection(benchmark: Any, server: StatsServer, count: int) -> None:
     """Server RSS and traced Python heap per idle, handshaken connection."""
     if server.nofile < count + MARGIN or not _raise_own_fd_limit(count + MARGIN):
         pytest.skip(f"the OS allows too few file descriptors for {count} connections")
-    results: list[dict[str, float]] = []
-
-    def run() -> None:
-        results.append(asyncio.run(_measure(server, count)))
-
-    benchmark.pedantic(run, rounds=1, iterations=1)
-    result = results[0]
+    (result,) = timed_rounds(benchmark, lambda: _measure(server, count), 1)
     benchmark.extra_info.update({"connections": count, **result})
     print(
         f"\n[framer] {count} idle connections: {result['rss_bytes_per_connection'] / 1024:.1f} KiB RSS, "

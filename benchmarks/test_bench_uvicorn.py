@@ -2,7 +2,7 @@
 
 One ASGI echo app, served by uvicorn (httptools HTTP, one worker) once per
 ``ws=`` class and compression setting, each server in its own subprocess pinned to CPU 0;
-the load generator (test_bench_server's lean asyncio client: pre-masked
+the load generator (_server_harness's lean asyncio client: pre-masked
 frames, the next one written from ``data_received`` when the echo is complete)
 runs in this process, pinned to CPU 1.  For each case, 10 or 100 connections
 send 64 B or 32 KiB text messages one at a time per connection.  In a round
@@ -41,7 +41,6 @@ Quick: FRAMER_BENCH_QUICK=1 pytest benchmarks/test_bench_uvicorn.py --benchmark-
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import random
 import re
@@ -49,11 +48,11 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import pytest
-from _harness import QUICK, frame_header, xor_mask
-from test_bench_server import _Client, _open, _Process
+from _harness import QUICK, frame_header
+from _server_harness import EchoClient, ServerProcess, client_text_frame, close_all, connect, roundtrips
 
 pytest.importorskip("uvicorn")
 pytest.importorskip("httptools")
@@ -102,13 +101,10 @@ uvicorn.Server(config).run(sockets=[sock])
 
 
 def _masked_text(payload: bytes, deflate: bool) -> bytes:
-    opcode = 0x1
     if deflate:  # RFC 7692 section 7.2.1: compressed, sync flush tail removed, RSV1
         z = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -CLIENT_WINDOW_BITS)
         payload = (z.compress(payload) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
-        opcode |= 0x40
-    key = os.urandom(4)
-    return frame_header(opcode, True, len(payload), key) + xor_mask(payload, key)
+    return client_text_frame(payload, rsv1=deflate)
 
 
 def _words(size: int) -> bytes:
@@ -121,51 +117,36 @@ def _words(size: int) -> bytes:
     return bytes(out[:size])
 
 
-class _DeflateClient(_Client):
+class _DeflateClient(EchoClient):
     """The lean client offering permessage-deflate; a reply is complete at its FIN frame.
 
     The reply's size depends on the server's compressor, so frames are parsed
-    (their headers only) and each complete reply is handed to ``_Client`` as
+    (their headers only) and each complete reply is handed to ``EchoClient`` as
     one byte, with ``expect`` = 1.  32 KiB compressed both ways on a loaded
     machine can take a second per message per connection (100 connections).
     """
 
     seconds_per_message = 1.0
+    extensions = "permessage-deflate; client_max_window_bits"
 
-    def __init__(self, path: str, expect: int) -> None:
+    def __init__(self, path: str) -> None:
         super().__init__(path, 1)
         self.pending = bytearray()
         self.agreed = ""  # the server's Sec-WebSocket-Extensions
 
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-        key = base64.b64encode(os.urandom(16)).decode()
-        transport.write(
-            (
-                f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
-            ).encode()
-        )
+    def check_response(self, head: bytes) -> Optional[str]:
+        for line in head.decode("latin-1").split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "sec-websocket-extensions":
+                self.agreed = value.strip()
+        bits = _CLIENT_BITS.search(self.agreed)
+        if "permessage-deflate" not in self.agreed:
+            return f"no permessage-deflate: {head.rstrip()!r}"
+        if bits and int(bits.group(1)) < CLIENT_WINDOW_BITS:
+            return f"client window below ours: {head.rstrip()!r}"
+        return super().check_response(head)
 
-    def data_received(self, data: bytes) -> None:
-        if not self.handshaken.done():
-            self.head += data
-            head = bytes(self.head).partition(b"\r\n\r\n")[0]
-            if b"\r\n\r\n" in self.head:
-                for line in head.decode("latin-1").split("\r\n")[1:]:
-                    name, _, value = line.partition(":")
-                    if name.strip().lower() == "sec-websocket-extensions":
-                        self.agreed = value.strip()
-                bits = _CLIENT_BITS.search(self.agreed)
-                if "permessage-deflate" not in self.agreed:
-                    self.handshaken.set_exception(RuntimeError(f"no permessage-deflate: {head!r}"))
-                    return
-                if bits and int(bits.group(1)) < CLIENT_WINDOW_BITS:
-                    self.handshaken.set_exception(RuntimeError(f"client window below ours: {head!r}"))
-                    return
-            super().data_received(data)
-            return
+    def received(self, data: bytes) -> None:
         pending = self.pending
         pending += data
         while len(pending) >= 2:
@@ -179,17 +160,7 @@ class _DeflateClient(_Client):
             fin = pending[0] & 0x80
             del pending[: size + length]
             if fin:
-                super().data_received(b"\x00")
-
-
-async def _open_deflate(port: int, connections: int) -> list[_DeflateClient]:
-    loop = asyncio.get_running_loop()
-    clients: list[_DeflateClient] = []
-    for _ in range(connections):
-        _, client = await loop.create_connection(lambda: _DeflateClient("/", 1), "127.0.0.1", port)
-        await asyncio.wait_for(client.handshaken, 10)
-        clients.append(client)
-    return clients
+                super().received(b"\x00")
 
 
 def _reply_size(size: int) -> int:
@@ -197,11 +168,11 @@ def _reply_size(size: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[dict[str, _Process]]:
+def servers() -> Iterator[dict[str, ServerProcess]]:
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs two CPUs: server and client each on their own")
     procs = {
-        f"{name}{'+deflate' if deflate else ''}": _Process(
+        f"{name}{'+deflate' if deflate else ''}": ServerProcess(
             SERVER.format(cpu=SERVER_CPU, ws=ws, deflate=deflate)
         )
         for name, ws in PEERS.items()
@@ -225,7 +196,7 @@ class _Sample(NamedTuple):
     agreed: str  # the permessage-deflate parameters the server answered, or ""
 
 
-def _cpu_seconds(proc: _Process) -> float:
+def _cpu_seconds(proc: ServerProcess) -> float:
     """CPU time ``proc``'s threads have run so far, in nanoseconds' precision.
 
     The first field of ``/proc/PID/task/TID/schedstat`` is the time the thread
@@ -239,7 +210,7 @@ def _cpu_seconds(proc: _Process) -> float:
 class _Session:
     """One class's connections for a round, each with its frame, and what they took."""
 
-    def __init__(self, proc: _Process, clients: list[_Client], frames: list[bytes], agreed: str) -> None:
+    def __init__(self, proc: ServerProcess, clients: list[EchoClient], frames: list[bytes], agreed: str) -> None:
         self.proc = proc
         self.clients = clients
         self.frames = frames
@@ -250,10 +221,9 @@ class _Session:
 
     async def slice(self, each: int) -> None:
         """``each`` round trips on every connection, timed and counted."""
-        latencies: list[float] = []
         cpu = _cpu_seconds(self.proc)
         start = time.perf_counter()
-        await asyncio.gather(*(c.roundtrips(f, each, latencies) for c, f in zip(self.clients, self.frames)))
+        latencies = await roundtrips(self.clients, self.frames, each)
         self.elapsed += time.perf_counter() - start
         self.cpu += _cpu_seconds(self.proc) - cpu
         assert len(latencies) == each * len(self.clients)
@@ -263,27 +233,26 @@ class _Session:
         return _Sample(self.messages / self.elapsed, self.cpu / self.messages * 1e6, self.agreed)
 
     def close(self) -> None:
-        for c in self.clients:
-            c.transport.close()
+        close_all(self.clients)
 
 
-async def _session(proc: _Process, connections: int, size: int, deflate: bool) -> _Session:
-    clients: list[_Client]
+async def _session(proc: ServerProcess, connections: int, size: int, deflate: bool) -> _Session:
+    clients: list[EchoClient]
     agreed = ""
     if deflate:
-        deflating = await _open_deflate(proc.port, connections)
+        deflating = await connect(proc.port, lambda: _DeflateClient("/"), connections)
         agreed = deflating[0].agreed
         clients = list(deflating)
         payload = _words(size)
     else:
-        clients = await _open(proc.port, "/", connections, _reply_size(size))
+        clients = await connect(proc.port, lambda: EchoClient("/", _reply_size(size)), connections)
         payload = b"x" * size
     frames = [_masked_text(payload, deflate) for _ in clients]
-    await asyncio.gather(*(c.roundtrips(f, 5, []) for c, f in zip(clients, frames)))  # warm-up
+    await roundtrips(clients, frames, 5)  # warm-up
     return _Session(proc, clients, frames, agreed)
 
 
-async def _round(procs: dict[str, _Process], connections: int, size: int, deflate: bool) -> dict[str, _Sample]:
+async def _round(procs: dict[str, ServerProcess], connections: int, size: int, deflate: bool) -> dict[str, _Sample]:
     """One round: every class's ``TOTAL[size]`` messages, in ``SLICES`` turns taken in ``procs``' order."""
     sessions = {name: await _session(proc, connections, size, deflate) for name, proc in procs.items()}
     try:
@@ -299,7 +268,7 @@ async def _round(procs: dict[str, _Process], connections: int, size: int, deflat
 @pytest.mark.parametrize("deflate", [False, True], ids=["plain", "deflate"])
 @pytest.mark.parametrize(("connections", "size"), CASES, ids=[f"{c}conn-{s}B" for c, s in CASES])
 def test_uvicorn_echo(
-    benchmark: Any, servers: dict[str, _Process], connections: int, size: int, deflate: bool
+    benchmark: Any, servers: dict[str, ServerProcess], connections: int, size: int, deflate: bool
 ) -> None:
     """Echo through uvicorn: messages per second and server CPU per message per ws= class,
     framer's ratios to the fastest peer."""

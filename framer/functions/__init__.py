@@ -35,6 +35,7 @@ change); ``RunnerOptions(connections_hook=False)`` turns the boto3 rewrite off.
 - ``_worker``: a worker process's main loop (output capture, context, errors).
 - ``_pool``: ``WorkerRunner``, worker processes per function, pipelining, timeouts, crashes.
 - ``_process``: a worker process as the server holds it (its sockets, its queue, killing it).
+- ``_started``: ``StartRecord``, which invocations a worker began, shared with the server.
 - ``_local``: ``InProcessRunner``, handlers in this process, a thread pool per function.
 - ``_hook``: @connections calls from boto3 in a function land on framer.
 - ``_watch``: ``--reload``, mtime polling of code directories.

@@ -27,9 +27,13 @@ timeout counts from when its turn on its worker comes (the previous answer).
 
 A worker that runs past the function's timeout is killed (``SIGKILL`` to its
 process group, so what its handler started goes too) and reaped; one that
-exits or dies of a signal fails its running invocation only; either way what
-was written behind it runs on another worker, and the next invocation gets a
-new worker.  Workers run in sessions of their
+exits or dies of a signal fails its running invocation only.  Either way an
+invocation runs at most once: once the worker is reaped, its start record
+(``_started``) says which of those written to it had begun.  One that had
+begun and not answered fails as crashed (the worker may have gone on to it,
+unseen, in the instant before its kill) and is never run again; one that had
+not runs on another worker, and the next invocation gets a new worker.
+Workers run in sessions of their
 own (a Ctrl-C reaches the server, which stops them) and, on Linux, die with
 the server even if it is killed (``PR_SET_PDEATHSIG``).
 """
@@ -39,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import socket
 import sys
 import time
@@ -53,6 +58,7 @@ from ._environment import EnvVarsFile, lambda_environment, runtime_version
 from ._hook import ConnectionsEndpoints
 from ._outcome import Crashed, Outcome, Raised, Returned, RunnerOptions, Throttled, TimedOut
 from ._spec import Function
+from ._started import StartRecord
 from ._process import (Expired, Gone, Invocation, WorkerChannel, WorkerProcess, exit_reason, expire,
                        peak_memory_mb)
 from ._watch import CodeWatcher
@@ -67,7 +73,7 @@ _FRAMER_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding
 # The worker imports framer from where this process did, then forgets that directory.
 _BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
               "from framer.functions._worker import main; sys.path.remove(sys.argv[1]); "
-              "main(int(sys.argv[2]), int(sys.argv[3]))")
+              "main(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))")
 
 # Pipelining: invocations are written to a warm worker ahead of its answers
 # (several in one write), so that a burst wakes one worker once rather than one
@@ -284,22 +290,8 @@ class _FunctionPool:
 
     def _lost(self, worker: WorkerProcess) -> None:
         """The worker's socket closed: it exited or was killed."""
-        if worker not in self.workers:  # retired by the server
-            return
-        self.workers.remove(worker)
-        for timer in (worker.timer, worker.check):
-            if timer is not None:
-                timer.cancel()
-        running = worker.queue.popleft() if worker.queue else None
-        self._requeue(worker)
-        self.runner._track(self.loop.create_task(self._crashed(worker, running)))
-        if self.waiting and not self.runner.closed:
-            self._dispatch()
-
-    async def _crashed(self, worker: WorkerProcess, running: Optional[Invocation]) -> None:
-        reason = exit_reason(await worker.stop())
-        if running is not None:
-            self._failed(running, Crashed(reason), (self.loop.time() - running.began) * 1000, 0)
+        if worker in self.workers:  # not retired by the server
+            self._retire(worker)
 
     def abandon(self, future: asyncio.Future[Outcome]) -> None:
         """The caller of the invocation ``future`` is for is gone: if it runs,
@@ -316,34 +308,53 @@ class _FunctionPool:
         # Written behind another: its answer, when it comes, is dropped.
 
     def _retire(self, worker: WorkerProcess, then: Optional[Callable[[], None]] = None) -> None:
-        """Kill ``worker`` now and reap it in the background, then call ``then``;
-        what was written to it and had not begun runs elsewhere."""
+        """Kill ``worker`` now (what it still sends goes unread) and reap it in
+        the background; then call ``then`` and settle what was written to it."""
         if worker in self.workers:
             self.workers.remove(worker)
-        self._requeue(worker)
+        worker.channel.answered = worker.channel.lost = None
+        worker.kill()
         self.runner._track(self.loop.create_task(self._reap(worker, then)))
         if self.waiting and not self.runner.closed:
             self._dispatch()
 
-    @staticmethod
-    async def _reap(worker: WorkerProcess, then: Optional[Callable[[], None]]) -> None:
-        await worker.stop()
+    async def _reap(self, worker: WorkerProcess, then: Optional[Callable[[], None]]) -> None:
+        status = await worker.stop()
+        crashed = Crashed("the runner was closed" if self.runner.closed else exit_reason(status))
         if then is not None:
             then()
+        self._settle(worker, crashed)
 
-    def _requeue(self, worker: WorkerProcess) -> None:
-        worker.channel.answered = worker.channel.lost = None
+    def _settle(self, worker: WorkerProcess, crashed: Crashed) -> None:
+        """``worker`` is reaped: of the invocations written to it and not
+        answered, those it began fail as ``crashed`` (run once, never again),
+        the others wait for another worker."""
+        began = worker.started.load()  # final: the worker is dead
         pending = [invocation for invocation in worker.queue if not invocation.future.done()]
         worker.queue.clear()
+        now = self.loop.time()
+        for invocation in pending:
+            if invocation.number <= began:
+                ran_ms = (now - invocation.began) * 1000 if invocation.started else 0.0
+                self._failed(invocation, crashed, ran_ms, 0)
+        self._requeue([invocation for invocation in pending if invocation.number > began])
+        if self.waiting and not self.runner.closed:
+            self._dispatch()
+
+    def _requeue(self, invocations: list[Invocation]) -> None:
+        """Back to the front of the waiting room, in their order (failed if the runner is closed)."""
         if self.runner.closed:
-            for invocation in pending:
+            for invocation in invocations:
                 invocation.future.set_result(Crashed("the runner was closed"))
             return
-        self.waiting.extendleft(reversed(pending))
+        self.waiting.extendleft(reversed(invocations))
 
     def _failed(self, invocation: Invocation, outcome: Union[Crashed, TimedOut],
                 duration_ms: float, peak_mb: int) -> None:
         request_id = invocation.request_id
+        if not invocation.started:  # the worker began it before the server saw its turn come
+            invocation.started = True
+            _logs.log_start(self.logger, request_id)
         if isinstance(outcome, TimedOut):
             self.logger.error("%s %s %s", _timestamp(), request_id, outcome.message)
         else:
@@ -372,10 +383,7 @@ class _FunctionPool:
                 started.channel.lost = functools.partial(self._lost, started)
                 self.workers.append(started)
         elif self.waiting:
-            invocation = self.waiting.popleft()
-            invocation.started = True
-            _logs.log_start(self.logger, invocation.request_id)
-            self._failed(invocation, started, 0.0, 0)
+            self._failed(self.waiting.popleft(), started, 0.0, 0)
         if self.waiting and not self.runner.closed:
             self._dispatch()
 
@@ -389,11 +397,13 @@ class _FunctionPool:
         ours, theirs = socket.socketpair()
         control, their_control = socket.socketpair()
         control.setblocking(False)
+        started, their_started = StartRecord.create()
         began = time.perf_counter()
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-c", _BOOTSTRAP, _FRAMER_ROOT, str(theirs.fileno()),
-                str(their_control.fileno()), pass_fds=(theirs.fileno(), their_control.fileno()),
+                str(their_control.fileno()), str(their_started),
+                pass_fds=(theirs.fileno(), their_control.fileno(), their_started),
                 env=env, cwd=code_dir, stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
         except BaseException:
             ours.close()
@@ -402,8 +412,10 @@ class _FunctionPool:
         finally:
             theirs.close()
             their_control.close()
+            os.close(their_started)
         _, channel = await self.loop.create_unix_connection(lambda: WorkerChannel(self.logger), sock=ours)
-        worker = WorkerProcess(process, channel, control, self.generation, runner.endpoints_version)
+        worker = WorkerProcess(process, channel, control, started, self.generation,
+                               runner.endpoints_version)
         waiter = channel.expect()
         timer = self.loop.call_later(INIT_TIMEOUT_S, expire, waiter)
         assert channel.transport is not None
@@ -427,16 +439,13 @@ class _FunctionPool:
         worker.init_ms = (time.perf_counter() - began) * 1000
         return worker
 
-    async def aclose(self) -> None:
-        workers = list(self.workers)
-        self.workers.clear()
-        for worker in workers:
-            self._requeue(worker)
-        for invocation in self.waiting:
-            if not invocation.future.done():
-                invocation.future.set_result(Crashed("the runner was closed"))
+    def close(self) -> None:
+        """Kill every worker (``WorkerRunner.aclose`` waits for their reaping)
+        and fail what waits; the runner is closed, so nothing runs again."""
+        for worker in list(self.workers):
+            self._retire(worker)
+        self._requeue([invocation for invocation in self.waiting if not invocation.future.done()])
         self.waiting.clear()
-        await asyncio.gather(*(worker.stop() for worker in workers))
 
 
 class WorkerRunner:
@@ -524,7 +533,8 @@ class WorkerRunner:
         self.closed = True
         if self._watcher is not None:
             await self._watcher.aclose()
-        await asyncio.gather(*(pool.aclose() for pool in self._pools.values()))
+        for pool in self._pools.values():
+            pool.close()
         self._pools.clear()
         while self._reaping:
             await asyncio.gather(*list(self._reaping))

@@ -1,6 +1,7 @@
 """A worker process as the server holds it: ``WorkerProcess``, its sockets
 (the ``_wire`` channel it answers on, the control socket invocations are
-taken back on), the invocations written to it and not answered, killing it.
+taken back on), its start record (``_started``: which of them it began),
+the invocations written to it and not answered, killing it.
 
 ``_pool`` decides what goes to which worker; this module only carries it.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 from ._outcome import Outcome
+from ._started import StartRecord
 from ._wire import Decoder, WireError, encode
 
 __all__ = ["Expired", "Gone", "Invocation", "WorkerChannel", "WorkerProcess", "exit_reason",
@@ -95,14 +97,16 @@ class Invocation:
 class WorkerProcess:
     """One worker process of a function and the invocations written to it."""
 
-    __slots__ = ("process", "channel", "control", "generation", "endpoints_version", "init_ms",
-                 "queue", "outbox", "numbers", "timer", "check")
+    __slots__ = ("process", "channel", "control", "started", "generation", "endpoints_version",
+                 "init_ms", "queue", "outbox", "numbers", "timer", "check")
 
     def __init__(self, process: asyncio.subprocess.Process, channel: WorkerChannel,
-                 control: socket.socket, generation: int, endpoints_version: int) -> None:
+                 control: socket.socket, started: StartRecord, generation: int,
+                 endpoints_version: int) -> None:
         self.process = process
         self.channel = channel
         self.control = control  # where the server takes invocations back (a second socket)
+        self.started = started  # the number of the last invocation it began: read once it is reaped
         self.generation = generation
         self.endpoints_version = endpoints_version
         self.init_ms: Optional[float] = None  # reported once, on its first invocation

@@ -9,7 +9,9 @@ which every invocation then returns, as Lambda reports an init failure), then
 serves numbered ``invoke`` messages, in order, one at a time, until the
 socket closes.  The server may write several ahead; a thread reads the
 control socket, where the server takes back those not begun (``cancel``):
-each is answered ``skipped`` at once and never run.
+each is answered ``skipped`` at once and never run.  Before an invocation's
+handler runs, its number goes into the start record (``_started``), which
+the server reads when it has killed the worker.
 
 The function's ``sys.stdout``, ``sys.stderr`` and ``logging`` output travel
 on the same socket as ``log`` messages, whole lines, so the server logs them
@@ -45,6 +47,7 @@ from ._hook import ConnectionsEndpoints, install
 from ._inprocess import import_handler
 from ._outcome import Raised
 from ._spec import Function, FunctionError
+from ._started import StartRecord
 from ._wire import encode, read_message
 
 __all__ = ["main"]
@@ -56,16 +59,16 @@ class _Channel:
     """The worker's end of the socket; sends may come from a handler's threads.
 
     ``lock`` also orders beginning an invocation against the server taking
-    it back (``skip``): the invocation numbered ``begun`` and those before it
-    have begun; a later one the server takes back is skipped, once, and
-    answered ``skipped`` at once."""
+    it back (``skip``): the invocation numbered as ``started`` says and those
+    before it have begun; a later one the server takes back is skipped, once,
+    and answered ``skipped`` at once."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, started: StartRecord) -> None:
         self._sock = sock
         self.lock = threading.Lock()
         # Reads take what the server wrote at once (a batch of invocations) in one recv.
         self.reader = io.BufferedReader(socket.SocketIO(sock, "rb"), _READ_SIZE)
-        self.begun = 0
+        self.started = started
         self.skipped: set[int] = set()
 
     def send(self, message: dict[str, Any]) -> None:
@@ -81,13 +84,14 @@ class _Channel:
             if number in self.skipped:
                 self.skipped.discard(number)
                 return False
-            self.begun = number
+            self.started.store(number)
             return True
 
     def skip(self, numbers: list[int]) -> None:
         with self.lock:
+            begun = self.started.load()
             for number in numbers:
-                if number > self.begun:
+                if number > begun:
                     self.skipped.add(number)
                     self._sock.sendall(encode({"skipped": number}))
 
@@ -268,14 +272,14 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def main(fd: int, control_fd: int) -> None:
+def main(fd: int, control_fd: int, started_fd: int) -> None:
     """Serve the server on socket ``fd`` until it closes the socket; take
-    invocations back as ``control_fd`` says."""
+    invocations back as ``control_fd`` says; record each start in ``started_fd``."""
     _die_with_parent()
     os.dup2(2, 1)  # C-level writes to stdout join stderr: the server's stdout stays its own
     faulthandler.enable()  # a crash's Python stack goes to the server's stderr
     sock = socket.socket(fileno=fd)
-    channel = _Channel(sock)
+    channel = _Channel(sock, StartRecord.attach(started_fd))
     start = read_message(channel.reader)
     if start is None:
         return

@@ -5,14 +5,24 @@ message, and answers each echo; the app records what the browser sent, so
 the test sees both directions and the browser's own handshake (it offers
 permessage-deflate, which the server declines).  Chromium comes from
 Debian's ``chromium`` package; without it the test is skipped.
+
+Chromium runs in a session of its own, and the test ends it by killing that
+process group: killing the browser process alone left its renderer and
+utility processes writing into the profile for a moment, and on a loaded
+machine (two suites at once) removing the profile then failed with
+"Directory not empty: 'Default'".  The profile is the test's ``tmp_path``,
+which pytest removes later.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
-import tempfile
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI, WebSocket
@@ -70,34 +80,35 @@ def _app(heard: list[str], done: asyncio.Event) -> FastAPI:
     return app
 
 
-def test_fastapi_app_talks_to_headless_chromium() -> None:
+def test_fastapi_app_talks_to_headless_chromium(tmp_path: Path) -> None:
     assert CHROMIUM is not None
     heard: list[str] = []
 
     async def main() -> None:
         done = asyncio.Event()
         async with served(_app(heard, done), ws=FramerWSProtocol, http="httptools") as (_, url):
-            with tempfile.TemporaryDirectory() as profile:
-                browser = await asyncio.create_subprocess_exec(
-                    CHROMIUM,
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                    f"--user-data-dir={profile}",
-                    "--remote-debugging-port=0",  # keeps the headless browser running
-                    url.replace("ws:", "http:") + "/",
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                try:
-                    await asyncio.wait_for(done.wait(), 6 * TIMEOUT)
-                finally:
-                    browser.kill()
-                    await browser.wait()
+            browser = await asyncio.create_subprocess_exec(
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--remote-debugging-port=0",  # keeps the headless browser running
+                url.replace("ws:", "http:") + "/",
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # its process group: every Chromium process, ended at once
+            )
+            try:
+                await asyncio.wait_for(done.wait(), 6 * TIMEOUT)
+            finally:
+                with contextlib.suppress(ProcessLookupError):  # every Chromium process already gone
+                    os.killpg(browser.pid, signal.SIGKILL)
+                await browser.wait()
 
     asyncio.run(main())
     assert heard[0].startswith("offered permessage-deflate")
