@@ -456,9 +456,6 @@ cpdef Py_ssize_t put_frame(bytes out, Py_ssize_t pos, int b0, int ext, Py_ssize_
 cdef class Drain:
     """Iterator over a deque of events that removes each event it yields."""
 
-    def __cinit__(self, queue):
-        self._queue = queue
-
     def __iter__(self):
         return self
 
@@ -469,4 +466,7 @@ cdef class Drain:
 
 
 cpdef Drain drain(object queue):
-    return Drain(queue)
+    # Made without a call of the type (no argument tuple, no __init__).
+    cdef Drain it = Drain.__new__(Drain)
+    it._queue = queue
+    return it
