@@ -99,6 +99,8 @@ def test_implementation_names_the_active_hot_path() -> None:
     # those very files compiled (as _reader_c, _writer_c, _open_c).
     suffix = "_c" if compiled else "_py"
     assert module.OpenConnection.__module__ == "framer._open" + suffix
+    # WSConnection too: _connection.py, compiled as _connection_c.
+    assert framer.WSConnection.__module__ == ("framer._connection_c" if compiled else "framer._connection")
     assert module.FrameReader.__module__ == "framer._reader" + suffix
     for name in ("serialize_frames", "serialize_parts"):
         assert getattr(module, name).__module__ == "framer._writer" + suffix
