@@ -23,6 +23,7 @@ from typing import Any, Callable
 import pytest
 
 from framer.functions import Crashed, Function, Returned, TimedOut, WorkerRunner
+from framer.functions import _pool
 
 from .conftest import WriteCode
 
@@ -42,6 +43,15 @@ HANDLER = """
             ran.write(context.aws_request_id + "\\n")
         return "second"
 """
+
+
+@pytest.fixture
+def always_pipelined(monkeypatch: pytest.MonkeyPatch) -> None:
+    """"second" goes behind "first" on its worker however long the machine
+    takes between the two starts: the pipeline window (1 ms from the running
+    invocation's start) would otherwise send it to a new worker on a loaded
+    machine, and the interleaving under test would not happen."""
+    monkeypatch.setattr(_pool, "PIPELINE_WINDOW_S", 60.0)
 
 
 def _hold_loop_until(condition: str, done: Callable[[], bool]) -> None:
@@ -75,7 +85,8 @@ def _began_unseen(go: Path, ran: Path, request_id: str) -> None:
 
 
 def test_an_invocation_begun_behind_a_timed_out_one_is_not_run_again(
-        make_function: WriteCode, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        make_function: WriteCode, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        always_pipelined: None) -> None:
     fn = make_function("timing", HANDLER, timeout_s=1)
     caplog.set_level(logging.INFO, logger="framer.functions")
 
@@ -112,7 +123,7 @@ def test_an_invocation_begun_behind_a_timed_out_one_is_not_run_again(
 
 
 def test_an_invocation_begun_behind_an_abandoned_one_is_not_run_again(
-        make_function: WriteCode, tmp_path: Path) -> None:
+        make_function: WriteCode, tmp_path: Path, always_pipelined: None) -> None:
     fn = make_function("abandoned", HANDLER, timeout_s=30)
 
     async def once(n: int) -> None:
@@ -133,7 +144,7 @@ def test_an_invocation_begun_behind_an_abandoned_one_is_not_run_again(
 
 
 def test_invocations_not_begun_behind_an_abandoned_one_run_on_a_new_worker(
-        make_function: WriteCode, tmp_path: Path) -> None:
+        make_function: WriteCode, tmp_path: Path, always_pipelined: None) -> None:
     # The other side of the rule: what the killed worker had not begun is not
     # lost (here "first" never returns before its worker is killed).
     fn = make_function("requeued", HANDLER, timeout_s=30)
